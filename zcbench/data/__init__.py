@@ -1,0 +1,116 @@
+"""The minibatch each architecture is scored on: real images from ``--data-dir`` or seeded noise.
+
+The batch depends only on (space, dataset, batch size, seed, dataload), so every proxy of every
+architecture of a run sees the same images, whatever the worker or order. Real images are drawn
+from the training split as Abdelfattah et al.'s loader does (``random``: a seeded random batch;
+``grasp``: ``dataload_info`` images of each class), with the same seeded train augmentation
+(random crop with padding, horizontal flip) and the space's normalisation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataError, UsageError
+from ..spaces.base import InputSpec, Space
+from .images import EXPECTED, load_train_split
+
+DATALOADS = ("random", "grasp")
+
+
+def default_data_dir() -> str | None:
+    return os.environ.get("ZCBENCH_DATA")
+
+
+def synthetic_batch(spec: InputSpec, batch_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded N(0,1) inputs of the right shape (already in normalised units) and uniform labels."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn((batch_size, *spec.shape), generator=g)
+    if spec.task == "classification":
+        y = torch.randint(0, spec.num_classes, (batch_size,), generator=g)
+    else:
+        y = torch.randn((batch_size, *spec.target_shape), generator=g)
+    return x, y
+
+
+def _augment(images: np.ndarray, rng: np.random.Generator, pad: int) -> np.ndarray:
+    """RandomCrop(size, padding=pad) + RandomHorizontalFlip, seeded."""
+    n, h, w, _ = images.shape
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    out = np.empty_like(images)
+    for i in range(n):
+        dy, dx = rng.integers(0, 2 * pad + 1, size=2)
+        crop = padded[i, dy : dy + h, dx : dx + w]
+        out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
+    return out
+
+
+def image_batch(
+    dataset: str,
+    spec: InputSpec,
+    batch_size: int,
+    seed: int,
+    data_dir: str | Path,
+    dataload: str = "random",
+    dataload_info: int = 1,
+    augment: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A normalised real-image minibatch from the training split of ``dataset``."""
+    images, labels = load_train_split(dataset, str(data_dir))
+    rng = np.random.default_rng(seed)
+    if dataload == "random":
+        idx = rng.choice(len(images), size=min(batch_size, len(images)), replace=False)
+    elif dataload == "grasp":
+        perm = rng.permutation(len(images))
+        idx = np.concatenate([perm[labels[perm] == c][:dataload_info] for c in range(spec.num_classes)])
+    else:
+        raise UsageError(f"unknown dataload {dataload!r} (choose from {', '.join(DATALOADS)})")
+    batch = images[idx]
+    if augment:
+        batch = _augment(batch, rng, pad=2 if spec.shape[-1] == 16 else 4)
+    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(spec.mean).view(1, -1, 1, 1)
+    std = torch.tensor(spec.std).view(1, -1, 1, 1)
+    return (x - mean) / std, torch.from_numpy(labels[idx])
+
+
+def make_batch(
+    space: Space,
+    dataset: str,
+    batch_size: int,
+    seed: int,
+    *,
+    data_dir: str | Path | None = None,
+    synthetic: bool = False,
+    dataload: str = "random",
+    dataload_info: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The run's minibatch for (space, dataset): synthetic, CIFAR/ImageNet16, or Taskonomy."""
+    spec = space.input_spec(dataset)
+    if synthetic:
+        if space.name.startswith("tnb101"):
+            from .taskonomy import synthetic_taskonomy_batch
+
+            return synthetic_taskonomy_batch(dataset, batch_size, seed)
+        return synthetic_batch(spec, batch_size, seed)
+    data_dir = data_dir or default_data_dir()
+    if space.name.startswith("tnb101"):
+        if not data_dir:
+            raise DataError("Taskonomy images needed: give --data-dir (see data/README.md) or --synthetic")
+        from .taskonomy import load_taskonomy_batch
+
+        return load_taskonomy_batch(data_dir, dataset, batch_size, seed)
+    if dataset not in EXPECTED:
+        raise DataError(f"no image reader for dataset {dataset!r}")
+    if not data_dir:
+        from .images import expected_files
+
+        raise DataError(
+            f"proxy needs {dataset} images: give --data-dir DIR (or set ZCBENCH_DATA) holding "
+            f"{', '.join(expected_files(dataset)[:2])}, ... (see data/README.md), or use --synthetic"
+        )
+    return image_batch(dataset, spec, batch_size, seed, data_dir, dataload, dataload_info)
