@@ -117,6 +117,10 @@ def plan_run(settings: RunSettings, store: ResultStore | None, archs_file=None, 
              resume: bool = True) -> Plan:
     space = get_space(settings.space)
     space.check_dataset(settings.dataset)
+    if settings.needs_images:
+        from .data import check_available
+
+        check_available(space, settings.dataset, settings.data_dir, settings.synthetic)
     bench = space.load_dump(settings.dump, settings.dataset, settings.epochs) if settings.dump else None
     archs = select_archs(space, bench, archs_file, sample, limit, settings.seed)
     truth: dict[str, tuple[float, float]] = {}

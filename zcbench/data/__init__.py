@@ -78,6 +78,30 @@ def image_batch(
     return (x - mean) / std, torch.from_numpy(labels[idx])
 
 
+def check_available(space: Space, dataset: str, data_dir: str | Path | None, synthetic: bool) -> None:
+    """Fail before any work starts when real images are needed but not there (one-line DataError)."""
+    if synthetic:
+        return
+    data_dir = data_dir or default_data_dir()
+    if space.name.startswith("tnb101"):
+        if not data_dir or not Path(data_dir).is_dir():
+            raise DataError("Taskonomy images needed: give --data-dir (see data/README.md) or --synthetic")
+        return
+    if dataset not in EXPECTED:
+        raise DataError(f"no image reader for dataset {dataset!r}")
+    from .images import expected_files
+
+    if not data_dir:
+        raise DataError(
+            f"proxy needs {dataset} images: give --data-dir DIR (or set ZCBENCH_DATA) holding "
+            f"{', '.join(expected_files(dataset)[:2])}, ... (see data/README.md), or use --synthetic"
+        )
+    missing = [f for f in expected_files(dataset) if not (Path(data_dir) / f).is_file()]
+    if missing:
+        raise DataError(f"{dataset} images not found under {data_dir}: missing {', '.join(missing[:3])}"
+                        f"{' ...' if len(missing) > 3 else ''} (see data/README.md, or use --synthetic)")
+
+
 def make_batch(
     space: Space,
     dataset: str,

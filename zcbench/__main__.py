@@ -1,0 +1,5 @@
+"""``python -m zcbench`` = the ``zcbench`` command."""
+
+from .cli import main
+
+main(prog_name="zcbench")
