@@ -19,4 +19,131 @@ clean:
 	rm -rf results reports .pytest_cache
 
 # >>> reproduce targets
+# Paper reproductions: `make reproduce-abdelfattah-nb201` etc. Each target checks that the dumps
+# and image data it needs are present (else prints what to download and stops), scores with the
+# paper's settings, compares with the published cells (`correlate --paper`) and plots, writing
+# everything to reports/<target>/: results.h5, commands.sh (the exact commands run), environment.txt,
+# pip-freeze.txt, comparison.{txt,md,csv,json,tex}, correlations.{md,csv,json}, figures/.
+# Override paths/devices on the command line: make reproduce-swap DATA=/big/data DEVICE=cuda:0
+# `make -n reproduce-...` shows every command. CHECK=0.02 makes the comparison fail beyond ±0.02.
+DATA ?= data
+REPORTS ?= reports
+DEVICE ?= $(shell $(PYTHON) -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')" 2>/dev/null || echo cpu)
+WORKERS ?= 1
+CHECK ?=
+NB201_DUMP ?= $(DATA)/NAS-Bench-201-v1_0-e61699.pth
+NB101_DUMP ?= $(DATA)/nasbench_only108.tfrecord
+NB301_DUMP ?= $(DATA)/zc_nasbench301.json
+TNB101_DUMP ?= $(DATA)/transnas-bench_v10141024.pth
+NB101_ALL ?=
+NB101_SUITE_SAMPLE ?= 10000
+NB201_DATASETS = cifar10 cifar100 ImageNet16-120
+TNB101_TASKS = class_scene class_object room_layout jigsaw segmentsemantic normal autoencoder
+SAMSUNG_PROXIES = grad_norm snip grasp fisher synflow jacov
+SUITE_PROXIES = epe_nas fisher flops grad_norm grasp jacov l2_norm nwot params plain snip synflow zen
+SWAP_PROXIES = swap reg_swap nwot
+
+# What to download (keep in sync with data/README.md).
+GET_NB201 = NAS-Bench-201 v1.0 dump NAS-Bench-201-v1_0-e61699.pth (2.2 GB, Google Drive link in github.com/D-X-Y/NAS-Bench-201 README) -> $(NB201_DUMP)
+GET_NB101 = NAS-Bench-101 nasbench_only108.tfrecord (499 MB) from https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord -> $(NB101_DUMP)
+GET_NB301 = NAS-Bench-Suite-Zero NB301 file zc_nasbench301.json (Google Drive link in the automl/NASLib README, branch zerocost) -> $(NB301_DUMP)
+GET_TNB101 = TransNAS-Bench-101 transnas-bench_v10141024.pth (Google Drive link in github.com/yawen-d/TransNASBench README) -> $(TNB101_DUMP)
+GET_C10 = CIFAR-10 python version https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz unpacked -> $(DATA)/cifar-10-batches-py/
+GET_C100 = CIFAR-100 python version https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz unpacked -> $(DATA)/cifar-100-python/
+GET_IN16 = ImageNet16 (downsampled ImageNet 16x16; Google Drive link in the NAS-Bench-201 README) unpacked -> $(DATA)/ImageNet16/ (train_data_batch_1..10, val_data)
+GET_TASKONOMY = Taskonomy mini (NASLib naslib/data/taskonomydata_mini/download_tnb.sh) -> $(DATA)/taskonomydata_mini/
+
+# $(call need,PATH,WHAT): record a missing input; $(call needs_done) stops when any is missing.
+need = test -e $(1) || { echo "zcbench: missing $(1)"; echo "  download: $(2)"; echo x >> $(R)/.missing; }
+needs_done = test ! -s $(R)/.missing || { rm -f $(R)/.missing; echo "zcbench: download the files above (details in data/README.md), then re-run make $@"; exit 1; }
+# $(call run,COMMAND): append the command to commands.sh, then run it.
+run = echo '$(strip $(1))' >> $(R)/commands.sh && $(1)
+ENV_CMD = $(PYTHON) -c "import platform, sys, torch, numpy, scipy, pandas, zcbench; print('python', sys.version.split()[0]); print('platform', platform.platform()); print('zcbench', zcbench.__version__); print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version()); print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'pandas', pandas.__version__); print('devices', [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ['cpu']); print('DEVICE=$(DEVICE) WORKERS=$(WORKERS)')"
+start = mkdir -p $(R)/figures && rm -f $(R)/.missing && echo '\# $@ ($(shell date -u +%Y-%m-%dT%H:%M:%SZ))' > $(R)/commands.sh
+finish_env = $(ENV_CMD) > $(R)/environment.txt && (git rev-parse HEAD 2>/dev/null | sed 's/^/git /' >> $(R)/environment.txt || true) && $(PIP) freeze > $(R)/pip-freeze.txt
+# $(call compare,PAPER,EXTRA): the paper comparison in every format (terminal copy in comparison.txt).
+compare = $(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --format table --out $(R)/comparison.txt) && cat $(R)/comparison.txt && \
+	$(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --format markdown --out $(R)/comparison.md) && \
+	$(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --format csv --out $(R)/comparison.csv) && \
+	$(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --format json --out $(R)/comparison.json) && \
+	$(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --format latex --out $(R)/comparison.tex) $(if $(CHECK),&& $(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --check $(CHECK)))
+# $(call tables,PROTOCOL,EXTRA): our own full correlation table under the paper's protocol.
+tables = $(call run,zcbench correlate $(R)/results.h5 --protocol $(1) $(2) --format markdown --out $(R)/correlations.md) && \
+	$(call run,zcbench correlate $(R)/results.h5 --protocol $(1) $(2) --format csv --out $(R)/correlations.csv) && \
+	$(call run,zcbench correlate $(R)/results.h5 --protocol $(1) $(2) --format json --out $(R)/correlations.json)
+plots = $(call run,zcbench plot $(R)/results.h5 --protocol $(1) --out $(R)/figures)
+proxies = $(foreach p,$(1),--proxy $(p))
+
+.PHONY: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb101 reproduce-suite-zero reproduce-swap reproduce-all
+
+reproduce-all: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb101 reproduce-suite-zero reproduce-swap
+
+# Abdelfattah et al. 2021, NB201 Table 1 + vote: batch 64, seed 42, one random batch, default init,
+# all 15,625 architectures, |rho| vs 200-epoch test accuracy (SamsungLabs nasbench2_pred.py defaults).
+reproduce-abdelfattah-nb201: R = $(REPORTS)/reproduce-abdelfattah-nb201
+reproduce-abdelfattah-nb201:
+	@$(start)
+	@$(call need,$(NB201_DUMP),$(GET_NB201))
+	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
+	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
+	@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
+	@$(needs_done)
+	$(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 64 --seed 42 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
+	$(call compare,abdelfattah2021,--space nb201)
+	$(call tables,abdelfattah2021,--top-k 10)
+	$(call plots,abdelfattah2021)
+	$(finish_env)
+
+# Abdelfattah et al. 2021, NB101 row: batch 256, one random batch, default init (nasbench1_pred.py
+# has no seed argument: seed 0 here). All 423,624 specs take long; NB101_ALL= --sample N to subsample.
+reproduce-abdelfattah-nb101: R = $(REPORTS)/reproduce-abdelfattah-nb101
+reproduce-abdelfattah-nb101:
+	@$(start)
+	@$(call need,$(NB101_DUMP),$(GET_NB101))
+	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
+	@$(needs_done)
+	$(call run,zcbench score --space nb101 --dump $(NB101_DUMP) --dataset cifar10 $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 256 --seed 0 --dataload random --dataload-info 1 $(NB101_ALL) --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
+	$(call compare,abdelfattah2021,--space nb101)
+	$(call tables,abdelfattah2021,--top-k 10)
+	$(call plots,abdelfattah2021)
+	$(finish_env)
+
+# NAS-Bench-Suite-Zero: batch 32, seed 9000, one random batch (NASLib zerocost configs), 13 proxies
+# on NB101/NB201/NB301/TNB101; correlate samples 10 x 1000 architectures (seeds 9000-9009).
+reproduce-suite-zero: R = $(REPORTS)/reproduce-suite-zero
+reproduce-suite-zero:
+	@$(start)
+	@$(call need,$(NB201_DUMP),$(GET_NB201))
+	@$(call need,$(NB101_DUMP),$(GET_NB101))
+	@$(call need,$(NB301_DUMP),$(GET_NB301))
+	@$(call need,$(TNB101_DUMP),$(GET_TNB101))
+	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
+	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
+	@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
+	@$(call need,$(DATA)/taskonomydata_mini,$(GET_TASKONOMY))
+	@$(needs_done)
+	$(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SUITE_PROXIES)) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
+	$(call run,zcbench score --space nb101 --dump $(NB101_DUMP) --dataset cifar10 $(call proxies,$(SUITE_PROXIES)) --sample $(NB101_SUITE_SAMPLE) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
+	$(call run,zcbench score --space nb301 --dump $(NB301_DUMP) --dataset cifar10 $(call proxies,$(SUITE_PROXIES)) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
+	$(foreach half,tnb101_micro tnb101_macro,$(foreach t,$(TNB101_TASKS),$(call run,zcbench score --space $(half) --dump $(TNB101_DUMP) --dataset $(t) $(call proxies,$(SUITE_PROXIES)) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&)) true
+	$(call compare,suite-zero,)
+	$(call tables,suite-zero,)
+	$(call plots,suite-zero)
+	$(finish_env)
+
+# SWAP-NAS 2024 abstract: reg_swap 0.90 / nwot 0.80 vs NB201 CIFAR-100 validation accuracy.
+# SWAP code defaults: 16 input samples, seed 0, mean of 32 Gaussian re-inits. The paper's
+# regularisation mu/sigma are unknown: pass them with SWAP_OPTIONS='--option reg_swap_mu=... --option reg_swap_sigma=...'.
+SWAP_OPTIONS ?=
+reproduce-swap: R = $(REPORTS)/reproduce-swap
+reproduce-swap:
+	@$(start)
+	@$(call need,$(NB201_DUMP),$(GET_NB201))
+	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
+	@$(needs_done)
+	$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset cifar100 $(call proxies,$(SWAP_PROXIES)) --batch-size 16 --seed 0 --dataload random --dataload-info 1 --option swap_repeats=32 $(SWAP_OPTIONS) --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
+	$(call compare,swap2024,)
+	$(call tables,swap2024,)
+	$(call plots,swap2024)
+	$(finish_env)
 # <<< reproduce targets

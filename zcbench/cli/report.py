@@ -1,0 +1,138 @@
+"""``zcbench correlate`` and ``zcbench plot``: option parsing only; the work is in
+:mod:`zcbench.report` and :mod:`zcbench.plot`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import report as rep
+from ..errors import UsageError
+from .app import main
+
+DEFAULT_RESULTS = "results/zcbench.h5"
+
+
+def _load(results: str):
+    from ..store import load_frame  # the lead's store; raises StoreError for a bad file
+
+    return load_frame(results)
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@click.option("--target", type=click.Choice(rep.TARGETS), default=None, help="Accuracy to correlate with (default: the protocol's, val for plain).")
+@click.option("--protocol", "protocol_name", default=None, metavar="NAME|FILE", help="Preset from configs/protocols (abdelfattah2021, suite-zero, swap2024, plain) or a YAML file.")
+@click.option("--paper", default=None, metavar="NAME|FILE", help="Compare with a paper's published cells (configs/papers): ours | paper | Δ.")
+@click.option("--check", "tol", type=float, default=None, metavar="TOL", help="With --paper: exit 1 if any computed cell differs by more than TOL (or none can be computed).")
+@click.option("--format", "fmt", type=click.Choice(rep.FORMATS), default="table", show_default=True)
+@click.option("--metric", "metrics", multiple=True, help="Metrics to report (repeatable): spearman, kendall, pearson, spearman_top10, kendall_top10, overlap_top10, top64_in_top5, vote.")
+@click.option("--top-k", "top_k", type=float, default=None, metavar="K", help="Add top-K% ρ/τ, top-K% overlap and top-64-in-top-5%.")
+@click.option("--vote/--no-vote", default=None, help="Add Abdelfattah et al.'s vote (synflow, jacov, snip) row (default: the protocol's).")
+@click.option("--ci", is_flag=True, help="Add bootstrap 95% intervals (<metric>_lo/_hi).")
+@click.option("--ci-resamples", type=int, default=1000, show_default=True)
+@click.option("--ci-seed", type=int, default=0, show_default=True)
+@click.option("--space", "spaces", multiple=True, help="Only these spaces (repeatable).")
+@click.option("--dataset", "datasets", multiple=True, help="Only these datasets (repeatable).")
+@click.option("--proxy", "proxies", multiple=True, help="Only these proxies (names or wildcards, repeatable).")
+@click.option("--table", "tables", multiple=True, help="With --paper: only these table ids.")
+@click.option("--digits", type=int, default=3, show_default=True)
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def correlate(results, target, protocol_name, paper, tol, fmt, metrics, top_k, vote, ci, ci_resamples, ci_seed, spaces, datasets, proxies, tables, digits, out):
+    """Rank correlation of every proxy with the trained accuracy, per (space, dataset).
+
+    RESULTS is a zcbench HDF5 results file (default results/zcbench.h5). Signs and NaN handling
+    follow --protocol and are stated in the caption (table, markdown, latex) or in columns (csv, json).
+    """
+    if tol is not None and not paper:
+        raise UsageError("--check needs --paper")
+    if paper and (protocol_name or metrics or top_k or ci):
+        raise UsageError("--paper uses each table's own protocol and metric; drop --protocol/--metric/--top-k/--ci")
+    frame = _load(results)
+    if paper:
+        pap = rep.load_paper(paper)
+        table = rep.compare_paper(frame, pap, target=target, tables=tables or None)
+        if spaces:
+            table = table[table["space"].isin(spaces)]
+        if datasets:
+            table = table[table["dataset"].isin(datasets)]
+        _emit(rep.format_frame(rep.display_frame(table, fmt), fmt, table.attrs.get("caption", ""), digits), out)
+        if tol is not None:
+            computed = table[table["status"] == "ok"]
+            if computed.empty:
+                click.echo(f"zcbench: check failed: no cell of {pap.name} could be computed from {results}", err=True)
+                sys.exit(1)
+            bad = rep.check_failures(computed, tol)
+            if bad:
+                click.echo(f"zcbench: check failed: {len(bad)} of {len(computed)} computed cells differ by more than {tol}:", err=True)
+                for line in bad:
+                    click.echo(f"  {line}", err=True)
+                sys.exit(1)
+            click.echo(f"zcbench: check passed: {len(computed)} computed cells within {tol} ({len(table) - len(computed)} not computable)", err=True)
+        return
+    protocol = rep.load_protocol(protocol_name, target=target)
+    chosen = list(metrics) or list(protocol.metrics)
+    if top_k is not None:
+        chosen += [m for m in rep.topk_metrics(top_k) if m not in chosen]
+    table = rep.correlation_table(
+        frame,
+        protocol,
+        metrics=chosen,
+        proxies=proxies or None,
+        spaces=spaces or None,
+        datasets=datasets or None,
+        vote=vote,
+        ci=ci,
+        ci_resamples=ci_resamples,
+        ci_seed=ci_seed,
+    )
+    _emit(rep.format_frame(rep.display_frame(table, fmt), fmt, table.attrs.get("caption", ""), digits), out)
+
+
+@main.command()
+@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@click.option("--kind", "kinds", type=click.Choice(["scatter", "heatmap", "proxy-matrix", "all"]), multiple=True, default=("all",), show_default=True)
+@click.option("--out", "out_dir", default="reports/plots", show_default=True, type=click.Path(file_okay=False), help="Directory for the figures.")
+@click.option("--format", "formats", type=click.Choice(["png", "pdf"]), multiple=True, default=("png", "pdf"), show_default=True)
+@click.option("--target", type=click.Choice(rep.TARGETS), default=None, help="Accuracy axis / correlation target (default: the protocol's).")
+@click.option("--protocol", "protocol_name", default=None, metavar="NAME|FILE", help="Protocol for the heatmap values (sign, NaN, sampling).")
+@click.option("--axes", type=click.Choice(["rank", "value"]), default="rank", show_default=True, help="Scatter axes: ranks or raw values.")
+@click.option("--top", "top_pct", type=float, default=10.0, show_default=True, help="Highlight the top PCT% by accuracy in scatters.")
+@click.option("--space", "spaces", multiple=True)
+@click.option("--dataset", "datasets", multiple=True)
+@click.option("--proxy", "proxies", multiple=True)
+def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct, spaces, datasets, proxies):
+    """Score-vs-accuracy scatters, a proxy × benchmark heatmap and proxy-vs-proxy matrices.
+
+    Needs matplotlib (pip install 'zcbench[plot]'). Writes PNG and/or PDF files under --out.
+    """
+    from .. import plot as zplot
+
+    zplot.require_matplotlib()
+    frame = _load(results)
+    protocol = rep.load_protocol(protocol_name, target=target)
+    kinds_set = {"scatter", "heatmap", "proxy-matrix"} if "all" in kinds else set(kinds)
+    written = zplot.make_plots(
+        frame,
+        out_dir,
+        kinds=kinds_set,
+        formats=formats,
+        protocol=protocol,
+        axes=axes,
+        top_pct=top_pct,
+        spaces=spaces or None,
+        datasets=datasets or None,
+        proxies=proxies or None,
+    )
+    for path in written:
+        click.echo(str(path))

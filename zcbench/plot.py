@@ -1,0 +1,206 @@
+"""Figures for a results frame: score-vs-accuracy scatters, a proxy × benchmark correlation heatmap
+(as NAS-Bench-Suite-Zero's) and proxy-vs-proxy correlation matrices, as PNG and/or PDF.
+
+matplotlib is an optional extra: it is imported only here, lazily, and a missing install is a
+one-line :class:`UsageError`. The Agg backend is forced so that plotting works headless.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from . import report as rep
+from . import stats
+from .errors import UsageError
+
+TOP_COLOR = "#d62728"
+REST_COLOR = "#7f7f7f"
+
+
+def require_matplotlib():
+    """The ``matplotlib.pyplot`` module on the Agg backend, or a UsageError saying what to install."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("plotting needs matplotlib: pip install 'zcbench[plot]'") from None
+    return plt
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_")
+
+
+def _save(fig, base: Path, formats: Iterable[str]) -> list[Path]:
+    out = []
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        path = base.with_suffix(f".{fmt}")
+        fig.savefig(path, format=fmt, bbox_inches="tight", dpi=150 if fmt == "png" else None)
+        out.append(path)
+    return out
+
+
+def _groups(frame: pd.DataFrame, spaces, datasets):
+    for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
+        if spaces and space not in spaces or datasets and dataset not in datasets:
+            continue
+        yield space, dataset, block.reset_index(drop=True)
+
+
+def scatter(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    formats: Sequence[str] = ("png",),
+    target: str = "val",
+    axes: str = "rank",
+    top_pct: float = 10.0,
+    proxies: Sequence[str] | None = None,
+    spaces=None,
+    datasets=None,
+) -> list[Path]:
+    """One figure per (space, dataset), one panel per proxy: score against accuracy (ranks or
+    values), the top ``top_pct``% by accuracy highlighted, signed ρ in each panel title."""
+    plt = require_matplotlib()
+    written: list[Path] = []
+    tcol = f"{target}_accuracy"
+    names = rep._select(rep.proxy_columns(frame), proxies)
+    for space, dataset, block in _groups(frame, spaces, datasets):
+        if tcol not in block or not np.isfinite(block[tcol].to_numpy(dtype=float)).any():
+            continue
+        cols = [p for p in names if np.isfinite(block[p].to_numpy(dtype=float)).any()]
+        if not cols:
+            continue
+        ncol = min(4, len(cols))
+        nrow = math.ceil(len(cols) / ncol)
+        fig, axs = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 3.0 * nrow), squeeze=False)
+        for ax, proxy in zip(axs.flat, cols):
+            s, t = stats.clean_pair(block[proxy].to_numpy(dtype=float), block[tcol].to_numpy(dtype=float))
+            top = stats.top_mask(t, top_pct) if t.size else np.zeros(0, bool)
+            x, y = (_st.rankdata(t), _st.rankdata(s)) if axes == "rank" else (t, s)
+            ax.scatter(x[~top], y[~top], s=4, c=REST_COLOR, alpha=0.5, linewidths=0, label="others")
+            ax.scatter(x[top], y[top], s=6, c=TOP_COLOR, alpha=0.8, linewidths=0, label=f"top {top_pct:g}%")
+            rho = stats.spearman(s, t)
+            ax.set_title(f"{proxy}  ρ={rho:.3f}  n={s.size}", fontsize=9)
+            ax.set_xlabel(f"{target} accuracy{' rank' if axes == 'rank' else ' (%)'}", fontsize=8)
+            ax.set_ylabel(f"score{' rank' if axes == 'rank' else ''}", fontsize=8)
+            ax.tick_params(labelsize=7)
+        for ax in list(axs.flat)[len(cols):]:
+            ax.axis("off")
+        axs.flat[0].legend(fontsize=7, loc="upper left", markerscale=2)
+        fig.suptitle(f"{space} / {dataset}: proxy score vs {target} accuracy ({axes} axes)", fontsize=11)
+        fig.tight_layout()
+        written += _save(fig, Path(out_dir) / f"scatter_{_slug(space)}_{_slug(dataset)}_{axes}", formats)
+        plt.close(fig)
+    return written
+
+
+def heatmap(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    formats: Sequence[str] = ("png",),
+    protocol: rep.Protocol | None = None,
+    proxies: Sequence[str] | None = None,
+    spaces=None,
+    datasets=None,
+    table: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Proxy × (space/dataset) Spearman heatmap annotated with .2f, as NAS-Bench-Suite-Zero."""
+    plt = require_matplotlib()
+    protocol = protocol or rep.Protocol()
+    if table is None:
+        table = rep.correlation_table(frame, protocol, metrics=["spearman"], proxies=proxies, spaces=spaces, datasets=datasets, vote=False)
+    if table.empty:
+        return []
+    table = table.assign(bench=table["space"] + "/" + table["dataset"])
+    grid = table.pivot_table(index="proxy", columns="bench", values="spearman", aggfunc="first", dropna=False)
+    grid = grid.reindex(sorted(grid.index))
+    vals = grid.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * vals.shape[1], 0.8 + 0.38 * vals.shape[0]))
+    im = ax.imshow(np.ma.masked_invalid(vals), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(vals.shape[1]), grid.columns, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(vals.shape[0]), grid.index, fontsize=8)
+    for i in range(vals.shape[0]):
+        for j in range(vals.shape[1]):
+            v = vals[i, j]
+            ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if abs(v) > 0.6 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
+    ax.set_title(f"Spearman ρ vs {protocol.target} accuracy ({protocol.name}, {protocol.sign})", fontsize=10)
+    fig.tight_layout()
+    written = _save(fig, Path(out_dir) / f"heatmap_{_slug(protocol.name)}", formats)
+    plt.close(fig)
+    return written
+
+
+def proxy_matrix(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    formats: Sequence[str] = ("png",),
+    proxies: Sequence[str] | None = None,
+    spaces=None,
+    datasets=None,
+) -> list[Path]:
+    """Per (space, dataset): Spearman ρ between every pair of proxies (pairwise complete rows)."""
+    plt = require_matplotlib()
+    written: list[Path] = []
+    names = rep._select(rep.proxy_columns(frame), proxies)
+    for space, dataset, block in _groups(frame, spaces, datasets):
+        cols = [p for p in names if np.isfinite(block[p].to_numpy(dtype=float)).sum() >= 2]
+        if len(cols) < 2:
+            continue
+        k = len(cols)
+        mat = np.full((k, k), np.nan)
+        for i in range(k):
+            for j in range(i, k):
+                mat[i, j] = mat[j, i] = 1.0 if i == j else stats.spearman(block[cols[i]], block[cols[j]])
+        fig, ax = plt.subplots(figsize=(1.2 + 0.5 * k, 1.0 + 0.45 * k))
+        im = ax.imshow(np.ma.masked_invalid(mat), cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set_xticks(range(k), cols, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(k), cols, fontsize=8)
+        for i in range(k):
+            for j in range(k):
+                v = mat[i, j]
+                ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=6, color="white" if abs(v) > 0.6 else "black")
+        fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
+        ax.set_title(f"{space} / {dataset}: proxy vs proxy", fontsize=10)
+        fig.tight_layout()
+        written += _save(fig, Path(out_dir) / f"proxy_matrix_{_slug(space)}_{_slug(dataset)}", formats)
+        plt.close(fig)
+    return written
+
+
+def make_plots(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    kinds: Iterable[str] = ("scatter", "heatmap", "proxy-matrix"),
+    formats: Sequence[str] = ("png", "pdf"),
+    protocol: rep.Protocol | None = None,
+    axes: str = "rank",
+    top_pct: float = 10.0,
+    proxies=None,
+    spaces=None,
+    datasets=None,
+) -> list[Path]:
+    """Every requested kind of figure; returns the files written (a kind with nothing to plot
+    writes nothing). Raises UsageError when nothing at all could be plotted."""
+    protocol = protocol or rep.Protocol()
+    kinds = set(kinds)
+    written: list[Path] = []
+    if "scatter" in kinds:
+        written += scatter(frame, out_dir, formats, protocol.target, axes, top_pct, proxies, spaces, datasets)
+    if "heatmap" in kinds:
+        written += heatmap(frame, out_dir, formats, protocol, proxies, spaces, datasets)
+    if "proxy-matrix" in kinds:
+        written += proxy_matrix(frame, out_dir, formats, proxies, spaces, datasets)
+    if not written:
+        raise UsageError("nothing to plot: no (space, dataset) has proxy scores with accuracies")
+    return written
