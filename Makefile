@@ -13,7 +13,7 @@ test:
 
 demo: install
 	zcbench score --space nb201 --sample 50 --proxy params --proxy flops --proxy synflow --out results/demo.h5
-	zcbench export results/demo.h5 --sort synflow --head 15
+	zcbench export results/demo.h5 --format table --sort synflow --head 15
 
 clean:
 	rm -rf results reports .pytest_cache

@@ -29,5 +29,10 @@ def export_frame(results, fmt: str = "csv", sort_by: str | None = None, head: in
                    for r in df.to_dict(orient="records")]
         return json.dumps(records, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o)) + "\n"
     with_pd = df.copy()
+    # a terminal table leaves out what carries no information (no dump: no index, no accuracies)
+    empty = [c for c in ("val_accuracy", "test_accuracy") if c in with_pd and with_pd[c].isna().all()]
+    if "index" in with_pd and (with_pd["index"] < 0).all():
+        empty.append("index")
+    with_pd = with_pd.drop(columns=empty)
     with_pd.insert(0, "rank", range(1, len(with_pd) + 1))
     return with_pd.to_string(index=False, float_format=lambda v: f"{v:.6g}") + "\n"
