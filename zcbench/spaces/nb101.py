@@ -1,0 +1,273 @@
+"""NAS-Bench-101: cell specs, the official pruning and graph hash, dump loading, the network.
+
+An architecture is a module spec ``{"matrix": V×V upper-triangular 0/1, "ops": [...]}``. Like the
+official ``ModelSpec``, ``parse`` prunes vertices that are not on an input→output path and then
+checks the search-space limits (≤ 7 vertices, ≤ 9 edges, interior ops among the three allowed).
+The canonical string is the pruned spec as compact JSON. Isomorphic specs share one module hash
+(``module_hash``, identical to ``nasbench.lib.graph_util.hash_module``); when a dump is loaded,
+``parse`` maps a spec (or a 32-hex hash, or an index) to the dump's stored representative of that
+hash, so that user specs join the dump's records whatever vertex order they were written in.
+Dumps: ``nasbench_only108.tfrecord``, ``nasbench_full.tfrecord`` and NASLib's
+``nasbench_only108.pkl`` (see ``nb101_records``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from ..errors import ArchError, DumpError, UsageError
+from . import register_space
+from .base import Benchmark, InputSpec, Record, Space
+from .nb101_model import Network101
+from .nb101_records import AVAILABLE_OPS, NB101Table, load_table
+
+MAX_VERTICES = 7
+MAX_EDGES = 9
+NUM_CLASSES = 10
+# nasbench/lib/cifar.py: per-channel pixel mean/std, here for [0,1] images.
+MEAN = (125.31 / 255, 122.95 / 255, 113.87 / 255)
+STD = (62.99 / 255, 62.09 / 255, 66.70 / 255)
+_HASH_RE = re.compile(r"^[0-9a-f]{32}$")
+
+Spec = tuple[list[list[int]], list[str]]
+
+
+# -- specs ---------------------------------------------------------------------------------------
+
+def prune(matrix: list[list[int]], ops: list[str]) -> Spec | None:
+    """``ModelSpec._prune``: keep the vertices reachable from the input *and* reaching the output.
+    Returns None when input and output are not connected (the official ``valid_spec=False``)."""
+    v = len(matrix)
+    fwd, stack = {0}, [0]
+    while stack:
+        top = stack.pop()
+        for w in range(top + 1, v):
+            if matrix[top][w] and w not in fwd:
+                fwd.add(w)
+                stack.append(w)
+    bwd, stack = {v - 1}, [v - 1]
+    while stack:
+        top = stack.pop()
+        for w in range(top):
+            if matrix[w][top] and w not in bwd:
+                bwd.add(w)
+                stack.append(w)
+    keep = sorted(fwd & bwd)
+    if len(keep) < 2:  # same as the official "len(extraneous) > num_vertices - 2"
+        return None
+    return [[matrix[a][b] for b in keep] for a in keep], [ops[a] for a in keep]
+
+
+def _hash_pruned(matrix: list[list[int]], ops: list[str]) -> str:
+    """``graph_util.hash_module`` of an already pruned spec (labels: input -1, output -2,
+    interior = index in ``available_ops``). The ``str()`` of tuples/lists is reproduced exactly."""
+    v = len(matrix)
+    labels = [-1] + [AVAILABLE_OPS.index(op) for op in ops[1:-1]] + [-2]
+    in_deg = [sum(matrix[s][t] for s in range(v)) for t in range(v)]
+    out_deg = [sum(matrix[s]) for s in range(v)]
+    md5 = hashlib.md5
+    hashes = [md5(str((out_deg[i], in_deg[i], labels[i])).encode("utf-8")).hexdigest() for i in range(v)]
+    ins = [[s for s in range(v) if matrix[s][t]] for t in range(v)]
+    outs = [[t for t in range(v) if matrix[s][t]] for s in range(v)]
+    for _ in range(v):
+        hashes = [
+            md5(
+                (
+                    "".join(sorted(hashes[w] for w in ins[i]))
+                    + "|"
+                    + "".join(sorted(hashes[w] for w in outs[i]))
+                    + "|"
+                    + hashes[i]
+                ).encode("utf-8")
+            ).hexdigest()
+            for i in range(v)
+        ]
+    return md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
+
+
+def validate_spec(matrix: object, ops: object) -> Spec:
+    """Check and prune a spec as the official API (``ModelSpec`` + ``_check_spec``) does.
+
+    Stricter in one way: every interior op, including those of pruned vertices, must be one of
+    the three allowed names (a typo anywhere is reported). Raises ArchError."""
+    if not isinstance(matrix, (list, tuple, np.ndarray)) or not isinstance(ops, (list, tuple)):
+        raise ArchError("NB101 spec needs 'matrix' (list of rows) and 'ops' (list of names)")
+    m = np.asarray(matrix, dtype=object)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ArchError(f"NB101 matrix must be square, got shape {tuple(m.shape)}")
+    v = m.shape[0]
+    if v < 2:
+        raise ArchError("NB101 matrix needs at least the input and output vertices")
+    if len(ops) != v:
+        raise ArchError(f"NB101 spec has a {v}x{v} matrix but {len(ops)} ops")
+    rows: list[list[int]] = []
+    for i in range(v):
+        row = []
+        for j in range(v):
+            x = m[i, j]
+            if isinstance(x, (bool, np.bool_)) or (isinstance(x, (int, np.integer)) and x in (0, 1)):
+                row.append(int(x))
+            else:
+                raise ArchError(f"NB101 matrix entries must be 0 or 1, got {x!r} at [{i}][{j}]")
+            if j <= i and row[-1]:
+                raise ArchError(f"NB101 matrix must be upper-triangular (edge {i}->{j} points backwards)")
+        rows.append(row)
+    names = [str(o) for o in ops]
+    if names[0] != "input" or names[-1] != "output":
+        raise ArchError("NB101 ops must start with 'input' and end with 'output'")
+    for op in names[1:-1]:
+        if op not in AVAILABLE_OPS:
+            raise ArchError(f"unknown NB101 op {op!r} (allowed: {', '.join(AVAILABLE_OPS)})")
+    pruned = prune(rows, names)
+    if pruned is None:
+        raise ArchError("invalid NB101 spec: the input is not connected to the output")
+    pm, pops = pruned
+    if len(pops) > MAX_VERTICES:
+        raise ArchError(f"NB101 spec has {len(pops)} vertices after pruning (max {MAX_VERTICES})")
+    edges = sum(map(sum, pm))
+    if edges > MAX_EDGES:
+        raise ArchError(f"NB101 spec has {edges} edges after pruning (max {MAX_EDGES})")
+    return pm, pops
+
+
+def module_hash(matrix: object, ops: object) -> str:
+    """The official NB101 module hash of a spec (pruned first, as ``ModelSpec.hash_spec``)."""
+    pm, pops = validate_spec(matrix, ops)
+    return _hash_pruned(pm, pops)
+
+
+def spec_string(matrix: list[list[int]], ops: list[str]) -> str:
+    """Canonical string of a pruned spec: compact JSON."""
+    return json.dumps({"matrix": matrix, "ops": ops}, separators=(",", ":"))
+
+
+def table_spec_strings(table: NB101Table) -> list[str]:
+    """``spec_string`` of every graph of a dump table. 423k ``json.dumps`` calls would take
+    ~10 s; instead each distinct matrix and each distinct op list is formatted once and the
+    pieces are joined (equality with ``spec_string`` is tested)."""
+    u = len(table)
+    packed = np.zeros((u, 8), dtype=np.uint8)
+    packed[:, :7] = np.packbits(table.adj.reshape(u, -1), axis=1)
+    packed[:, 7] = table.nv
+    mat_keys, mat_inv = np.unique(packed.view(np.uint64).ravel(), return_inverse=True)
+    op_keys, op_inv = np.unique(np.ascontiguousarray(table.ops).view(np.uint8).reshape(u, 7), axis=0,
+                                return_inverse=True)
+    first_m = np.zeros(len(mat_keys), dtype=np.int64)
+    first_m[mat_inv.ravel()[::-1]] = np.arange(u)[::-1]  # a graph using each distinct matrix
+    first_o = np.zeros(len(op_keys), dtype=np.int64)
+    first_o[op_inv.ravel()[::-1]] = np.arange(u)[::-1]
+    compact = {"separators": (",", ":")}
+    m_str = [json.dumps(table.spec(int(i))[0], **compact) for i in first_m]
+    o_str = [json.dumps(table.spec(int(i))[1], **compact) for i in first_o]
+    return ['{"matrix":' + m_str[a] + ',"ops":' + o_str[b] + "}"
+            for a, b in zip(mat_inv.ravel().tolist(), op_inv.ravel().tolist())]
+
+
+def spec_from_string(text: str) -> Spec:
+    """(matrix, ops) of a spec written as JSON (no validation)."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        raise ArchError(f"NB101 architecture must be a JSON spec or a 32-hex module hash, got {text[:60]!r}") from None
+    if not isinstance(obj, dict) or "matrix" not in obj or "ops" not in obj:
+        raise ArchError('NB101 JSON spec must be an object {"matrix": [[...]], "ops": [...]}')
+    return obj["matrix"], obj["ops"]
+
+
+# -- the space -----------------------------------------------------------------------------------
+
+@register_space
+class NB101(Space):
+    name = "nb101"
+    description = "NAS-Bench-101: 423,624 cells of up to 7 vertices and 9 edges, 3 ops (Ying et al., ICML 2019)"
+    datasets = ("cifar10",)
+    dump_files = ("nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nasbench_only108.pkl")
+
+    def __init__(self) -> None:
+        self._table: NB101Table | None = None
+        self._specs: list[str] = []  # canonical string of every graph of the loaded dump
+        self._by_hash: dict[str, int] = {}
+        self._hashes: list[str] = []
+        self._by_spec: dict[str, int] = {}
+
+    # architectures
+    def parse(self, text: str) -> str:
+        s = str(text).strip()
+        if _HASH_RE.match(s.lower()):
+            if self._table is None:
+                raise ArchError(f"NB101 module hash {s} can only be resolved with a dump: give --dump")
+            i = self._by_hash.get(s.lower())
+            if i is None:
+                raise ArchError(f"NB101 module hash {s} is not in the loaded dump")
+            return self._specs[i]
+        if s.isdigit():
+            if self._table is None:
+                raise ArchError(f"NB101 architecture index {s} needs the dump's order: give --dump")
+            if int(s) >= len(self._specs):
+                raise ArchError(f"NB101 architecture index {s} out of range 0..{len(self._specs) - 1}")
+            return self._specs[int(s)]
+        pm, pops = validate_spec(*spec_from_string(s))
+        canonical = spec_string(pm, pops)
+        if self._table is not None and canonical not in self._by_spec:
+            i = self._by_hash.get(_hash_pruned(pm, pops))
+            if i is not None:  # an isomorphic spelling of a graph the dump stores differently
+                return self._specs[i]
+        return canonical
+
+    def index_of(self, arch: str) -> int | None:
+        return self._by_spec.get(arch)
+
+    def enumerate(self) -> list[str]:
+        if self._table is None:
+            raise UsageError("NB101 has no built-in list of its 423,624 cells: give --dump (or --archs)")
+        return list(self._specs)
+
+    # trained results
+    def _attach(self, table: NB101Table) -> None:
+        self._table = table
+        self._specs = table_spec_strings(table)
+        self._hashes = table.hashes.astype("U32").tolist()
+        self._by_hash = {h: i for i, h in enumerate(self._hashes)}
+        self._by_spec = {s: i for i, s in enumerate(self._specs)}
+
+    def load_dump(self, path: str | Path, dataset: str, epochs: int | None = None) -> Benchmark:
+        """Mean over the 3 repeats of the final validation/test accuracy (%) at ``epochs``
+        (default 108; 4/12/36 in ``nasbench_full.tfrecord``), one Record per graph in file
+        order; ``extra`` holds ``params`` (M, trainable_parameters/1e6) and the module ``hash``."""
+        self.check_dataset(dataset)
+        ep = 108 if epochs is None else int(epochs)
+        table = load_table(path)
+        have = table.epochs()
+        if ep not in have:
+            raise DumpError(f"{path}: no {ep}-epoch results in this dump (it has {', '.join(map(str, have))})")
+        self._attach(table)
+        idx, means = table.averaged(ep, ("final_validation_accuracy", "final_test_accuracy"))
+        hashes = self._hashes
+        params = table.params.tolist()
+        records = [
+            Record(
+                int(i),
+                self._specs[i],
+                100.0 * float(val),
+                100.0 * float(test),
+                {"params": params[i] / 1e6, "hash": hashes[i]},
+            )
+            for i, (val, test) in zip(idx.tolist(), means.tolist())
+        ]
+        return Benchmark(self.name, dataset, str(path), records)
+
+    # networks
+    def build(self, arch: str, dataset: str, **options) -> nn.Module:
+        self.check_dataset(dataset)
+        pm, pops = validate_spec(*spec_from_string(self.parse(arch)))
+        return Network101(pm, pops, NUM_CLASSES)
+
+    def input_spec(self, dataset: str) -> InputSpec:
+        self.check_dataset(dataset)
+        return InputSpec((3, 32, 32), NUM_CLASSES, "classification", MEAN, STD)
