@@ -20,3 +20,9 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data not present")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _private_dump_cache(tmp_path_factory, monkeypatch):
+    """Dump caches that cannot sit next to a (read-only) dump go to a test-private folder."""
+    monkeypatch.setenv("ZCBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "zcbench-cache"))

@@ -79,6 +79,22 @@ def test_dump_accuracies_are_seed_means_of_the_official_sets(dumps, name, datase
         assert (r.val_accuracy, r.test_accuracy) == pytest.approx(F.expected(r.index, dataset, hp))
 
 
+def test_second_load_comes_from_the_cache(dumps, monkeypatch):
+    """The compact cache next to the dump serves later loads without unpickling the dump again."""
+    import zcbench.spaces.nb201 as nb201
+
+    path = dumps / "NATS-tss-v1_0-3ffb9.pickle.pbz2"
+    first = get_space("nb201").load_dump(path, "cifar100", 12).records
+    assert path.with_name(path.name + ".zcbench-cache.h5").is_file()
+    monkeypatch.setattr(nb201, "NB201Dump", None)  # any attempt to read the dump itself would fail
+    again = get_space("nb201").load_dump(path, "cifar100", 12).records
+    assert [(r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in again] == \
+           [(r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in first]
+    monkeypatch.undo()
+    fresh = get_space("nb201").load_dump(path, "cifar100", 12, use_cache=False).records
+    assert [(r.val_accuracy, r.extra) for r in fresh] == [(r.val_accuracy, r.extra) for r in first]
+
+
 def test_v1_0_has_no_12_epoch_cifar100(dumps):
     sp = get_space("nb201")
     with pytest.raises(DumpError, match="no 12-epoch results for cifar100"):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 from ..errors import DumpError
 from ..safe_pickle import safe_load
+from .dumpcache import CACHE_SUFFIX, load_cached  # noqa: F401 (CACHE_SUFFIX: where the cache lives)
 
 # Interior op names in the official ``available_ops`` order (their index is the hash label).
 AVAILABLE_OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
@@ -520,52 +520,7 @@ def is_pickle(path: Path) -> bool:
 # --------------------------------------------------------------------------------------------
 
 CACHE_VERSION = 1
-CACHE_SUFFIX = ".zcbench-cache.h5"
 _ARRAYS = ("hashes", "adj", "nv", "ops", "params", "run_graph", "run_epochs", "run_metrics")
-
-
-def _cache_key(path: Path) -> dict:
-    st = path.stat()
-    return {"dump_size": int(st.st_size), "dump_mtime_ns": int(st.st_mtime_ns), "version": CACHE_VERSION}
-
-
-def cache_candidates(path: Path) -> list[Path]:
-    """Where the cache of ``path`` may live: next to the dump, else under ``$ZCBENCH_CACHE``
-    (default ``~/.cache/zcbench``)."""
-    root = Path(os.environ.get("ZCBENCH_CACHE") or Path.home() / ".cache" / "zcbench")
-    return [path.with_name(path.name + CACHE_SUFFIX), root / (path.name + CACHE_SUFFIX)]
-
-
-def _read_cache(cache: Path, key: dict) -> NB101Table | None:
-    import h5py
-
-    try:
-        with h5py.File(cache, "r") as f:
-            if f.attrs.get("zcbench") != "nb101-table" or any(int(f.attrs.get(k, -1)) != v for k, v in key.items()):
-                return None
-            return NB101Table(**{name: f[name][()] for name in _ARRAYS})
-    except (OSError, KeyError, ValueError, TypeError):
-        return None  # unreadable or foreign cache: rebuild it
-
-
-def _write_cache(cache: Path, key: dict, table: NB101Table) -> bool:
-    import h5py
-
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(tmp, "w") as f:
-            f.attrs["zcbench"] = "nb101-table"
-            for k, v in key.items():
-                f.attrs[k] = v
-            f.attrs["run_fields"] = ",".join(RUN_FIELDS)
-            for name in _ARRAYS:
-                f.create_dataset(name, data=getattr(table, name))
-        os.replace(tmp, cache)
-        return True
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return False
 
 
 def load_table(path: str | Path, use_cache: bool = True) -> NB101Table:
@@ -573,15 +528,10 @@ def load_table(path: str | Path, use_cache: bool = True) -> NB101Table:
     path = Path(path)
     if not path.is_file():
         raise DumpError(f"{path}: no such file")
-    key = _cache_key(path)
-    candidates = cache_candidates(path) if use_cache else []
-    for cache in candidates:
-        if cache.is_file():
-            table = _read_cache(cache, key)
-            if table is not None:
-                return table
-    table = read_naslib_pickle_table(path) if is_pickle(path) else read_tfrecord_table(path)
-    for cache in candidates:
-        if _write_cache(cache, key, table):
-            break
-    return table
+
+    def build() -> dict[str, np.ndarray]:
+        table = read_naslib_pickle_table(path) if is_pickle(path) else read_tfrecord_table(path)
+        return {name: getattr(table, name) for name in _ARRAYS}
+
+    arrays = load_cached(path, "nb101-table", CACHE_VERSION, build, use_cache)
+    return NB101Table(**{name: arrays[name] for name in _ARRAYS})

@@ -26,6 +26,7 @@ from ..errors import ArchError, DumpError
 from ..safe_pickle import safe_loads, safe_torch_load
 from . import register_space
 from .base import Benchmark, InputSpec, Record, Space
+from .dumpcache import load_cached
 from .nb201_model import TinyNetwork
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")  # official index order
@@ -140,6 +141,36 @@ def _metric(state: dict, nb_dataset: str, setname: str, epoch: int | None) -> tu
     return (float(np.mean(values)) if values else float("nan")), (first or {})
 
 
+CACHE_VERSION = 1
+
+
+def extract_table(dump: "NB201Dump") -> dict[str, np.ndarray]:
+    """Everything zcbench reads from a dump, as arrays: the official arch list, the evaluated
+    indices, and per (dataset, schedule) the seed-averaged val/test accuracy, params and flops."""
+    n = len(dump.evaluated)
+    out: dict[str, np.ndarray] = {"meta_archs": np.array(dump.meta_archs, dtype=object),
+                                  "evaluated": np.array(dump.evaluated, dtype=np.int64)}
+    cols = {f"{ds}.{hp}.{c}": np.full(n, np.nan) for ds in DATASETS for hp in _HP_KEYS
+            for c in ("val", "test", "params", "flops")}
+    has = {f"{ds}.{hp}.has": np.zeros(n, dtype=bool) for ds in DATASETS for hp in _HP_KEYS}
+    for k, idx in enumerate(dump.evaluated):
+        for hp in _HP_KEYS:
+            st = dump.state(idx, hp)
+            if st is None:
+                continue
+            for ds in DATASETS:
+                nb_set, val_name, test_name = EVAL_SETS[ds]
+                val, res = _metric(st, nb_set, val_name, None)
+                test, _ = _metric(st, nb_set, test_name, None)
+                if res:
+                    key = f"{ds}.{hp}"
+                    has[f"{key}.has"][k] = True
+                    cols[f"{key}.val"][k], cols[f"{key}.test"][k] = val, test
+                    cols[f"{key}.params"][k] = float(res.get("params", np.nan))
+                    cols[f"{key}.flops"][k] = float(res.get("flop", np.nan))
+    return out | cols | has
+
+
 class NB201Dump:
     """An opened NB201/NATS dump: the official arch list and a way to fetch each arch's state."""
 
@@ -234,38 +265,32 @@ class NB201(Space):
         return list(self._meta) if self._meta is not None else all_arch_strings()
 
     # trained results
-    def open_dump(self, path: str | Path) -> NB201Dump:
-        dump = NB201Dump(path)
-        self._meta = dump.meta_archs
-        self._index = {a: i for i, a in enumerate(dump.meta_archs)}
-        return dump
-
     def load_dump(self, path: str | Path, dataset: str, epochs: int | None = None,
-                  indices: Iterable[int] | None = None) -> Benchmark:
-        """Results for ``dataset`` at ``epochs`` (200 default, or 12) for every evaluated arch, or
-        only ``indices`` (useful with the per-arch simple directory)."""
+                  use_cache: bool = True) -> Benchmark:
+        """Results for ``dataset`` at ``epochs`` (200 default, or 12) for every evaluated arch.
+
+        The first load reads the whole dump (minutes for the 4.7 GB file) and keeps a compact table
+        of every dataset and schedule in ``<dump>.zcbench-cache.h5``; later loads read that."""
         self.check_dataset(dataset)
         hp = 200 if epochs is None else int(epochs)
         if hp not in _HP_KEYS:
             raise DumpError(f"NB201 has results for 12 or 200 epochs, not {hp}")
-        dump = self.open_dump(path)
-        nb_set, val_name, test_name = EVAL_SETS[dataset]
-        wanted = dump.evaluated if indices is None else sorted(set(indices) & set(dump.evaluated))
-        records = []
-        any_dataset = False
-        for idx in wanted:
-            st = dump.state(idx, hp)
-            if st is None:
-                continue
-            val, res = _metric(st, nb_set, val_name, None)
-            test, _ = _metric(st, nb_set, test_name, None)
-            any_dataset = any_dataset or bool(res)
-            extra = {}
-            if res:
-                extra = {"params": float(res.get("params", np.nan)), "flops": float(res.get("flop", np.nan))}
-            records.append(Record(idx, dump.meta_archs[idx], val, test, extra))
-        if records and not any_dataset:
-            raise DumpError(f"{path}: no {hp}-epoch results for {nb_set} in this dump")
+        path = Path(path)
+        if not path.exists():
+            raise DumpError(f"{path}: no such file or directory")
+        t = load_cached(path, "nb201-table", CACHE_VERSION, lambda: extract_table(NB201Dump(path)), use_cache)
+        meta = [str(a) for a in t["meta_archs"]]
+        self._meta = meta
+        self._index = {a: i for i, a in enumerate(meta)}
+        key = f"{dataset}.{hp}"
+        has = t[f"{key}.has"].astype(bool)
+        if len(has) and not has.any():
+            raise DumpError(f"{path}: no {hp}-epoch results for {EVAL_SETS[dataset][0]} in this dump")
+        records = [
+            Record(int(i), meta[int(i)], float(v), float(te), {"params": float(p), "flops": float(f)} if h else {})
+            for i, v, te, p, f, h in zip(t["evaluated"], t[f"{key}.val"], t[f"{key}.test"], t[f"{key}.params"],
+                                         t[f"{key}.flops"], has)
+        ]
         return Benchmark(self.name, dataset, str(path), records)
 
     # networks
