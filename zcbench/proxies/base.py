@@ -30,6 +30,9 @@ class ProxySpec:
     head: bool = False  # needs a classification head (K-way logits)
     paper: str = ""
     description: str = ""
+    # Proxies whose scores this one is computed from (``vote``: synflow, jacov, snip). A proxy with
+    # inputs stores no per-architecture value itself; ``compute_scores`` computes its inputs instead.
+    inputs: tuple[str, ...] = ()
 
     @property
     def data_free(self) -> bool:
@@ -49,6 +52,7 @@ def register_proxy(
     head: bool = False,
     paper: str = "",
     description: str = "",
+    inputs: tuple[str, ...] = (),
 ) -> Callable:
     """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``."""
 
@@ -56,7 +60,7 @@ def register_proxy(
         doc = description or (fn.__doc__ or "").strip().splitlines()[0] if (description or fn.__doc__) else ""
         PROXIES.add(
             name,
-            ProxySpec(name, fn, images, labels, grad, float64, head, paper, doc),
+            ProxySpec(name, fn, images, labels, grad, float64, head, paper, doc, tuple(inputs)),
         )
         return fn
 

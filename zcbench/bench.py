@@ -1,0 +1,107 @@
+"""``zcbench bench``: how much the shared passes save, measured on this machine.
+
+For each architecture the chosen proxies are computed twice from the same seeded network and minibatch:
+the plain loop (``compute_one`` per proxy, a fresh network each, as the reference code does) and
+``compute_scores`` (shared passes). The table gives each proxy's mean seconds per architecture in both,
+the totals and their ratio, and whether every score is identical (NaN = NaN).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from .proxies import ProxyContext, select_proxies
+from .proxies.runner import compute_one, compute_scores, expand_names
+from .scoring import ArchScorer, RunSettings, arch_seed
+from .spaces import get_space
+
+
+@dataclass
+class BenchResult:
+    """Per-proxy seconds (summed over architectures) of both loops, and any score mismatches."""
+
+    proxies: list[str]
+    n_archs: int
+    device: str
+    plain: dict[str, float] = field(default_factory=dict)
+    shared: dict[str, float] = field(default_factory=dict)
+    plain_total: float = 0.0
+    shared_total: float = 0.0
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.plain_total / self.shared_total if self.shared_total > 0 else math.nan
+
+    def table(self) -> str:
+        n = max(self.n_archs, 1)
+        lines = [
+            f"device {self.device}, {self.n_archs} architecture(s), torch threads {torch.get_num_threads()}",
+            f"{'proxy':<12} {'plain s/arch':>13} {'shared s/arch':>14} {'ratio':>7}",
+        ]
+        for p in self.proxies:
+            a, b = self.plain[p] / n, self.shared[p] / n
+            lines.append(f"{p:<12} {a:13.3f} {b:14.3f} {a / b if b > 0 else math.nan:7.2f}")
+        lines.append(
+            f"{'ALL':<12} {self.plain_total / n:13.3f} {self.shared_total / n:14.3f} {self.ratio:7.2f}"
+        )
+        lines.append("scores identical: " + ("yes" if not self.mismatches else "NO: " + "; ".join(self.mismatches)))
+        return "\n".join(lines)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def run_bench(
+    space: str,
+    dataset: str | None = None,
+    proxies: Sequence[str] = ("all",),
+    n_archs: int = 3,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: str = "cpu",
+    options: dict | None = None,
+    archs: Sequence[str] | None = None,
+    synthetic: bool = True,
+    data_dir: str | None = None,
+) -> BenchResult:
+    """Time the plain and the shared loop on ``n_archs`` sampled (or the given) architectures."""
+    sp = get_space(space)
+    dataset = dataset or sp.datasets[0]
+    names = expand_names(select_proxies(proxies))
+    opts = {"batch_size": batch_size, **(options or {})}
+    settings = RunSettings(space, dataset, names, seed=seed, batch_size=batch_size, synthetic=synthetic,
+                           data_dir=data_dir, device=device, options=opts)
+    scorer = ArchScorer(settings)
+    chosen = list(archs) if archs else sp.sample(n_archs, seed)
+    res = BenchResult(names, len(chosen), device, {p: 0.0 for p in names}, {p: 0.0 for p in names})
+    for arch in chosen:
+        aseed = arch_seed(seed, arch)
+
+        def make_net() -> torch.nn.Module:
+            torch.manual_seed(aseed)
+            return sp.build(arch, dataset)
+
+        ctx = ProxyContext(
+            inputs=scorer.inputs, targets=scorer.targets, input_shape=tuple(scorer.spec.shape),
+            num_classes=scorer.spec.num_classes, loss_fn=sp.loss_fn(dataset), task=scorer.spec.task,
+            seed=aseed, device=torch.device(device), options=dict(opts),
+        )
+        t0 = time.perf_counter()
+        plain = {p: compute_one(p, make_net, ctx) for p in names}
+        res.plain_total += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        shared = compute_scores(names, make_net, ctx)
+        res.shared_total += time.perf_counter() - t0
+        for p in names:
+            res.plain[p] += plain[p].seconds
+            res.shared[p] += shared[p].seconds
+            if not _same(plain[p].score, shared[p].score):
+                res.mismatches.append(f"{p} on {arch}: {plain[p].score!r} vs {shared[p].score!r}")
+    return res

@@ -1,0 +1,33 @@
+"""``zcbench bench``: plain one-proxy-at-a-time loop vs shared passes, timed on this device."""
+
+from __future__ import annotations
+
+import click
+
+from .app import main
+from .score import _parse_options
+
+
+@main.command()
+@click.option("--space", default="nb201", show_default=True, help="Benchmark space.")
+@click.option("--dataset", help="Dataset or task (default: the space's first).")
+@click.option("--proxy", "proxy_names", multiple=True, default=("all",), show_default=True,
+              help="Proxy name, wildcard or 'all'; repeatable.")
+@click.option("--archs", "n_archs", type=int, default=3, show_default=True, help="Architectures sampled.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--threads", type=int, help="torch intra-op threads (default: torch's).")
+@click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Real images (default: synthetic).")
+@click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
+def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, threads, data_dir, options) -> None:
+    """Per-proxy and all-proxy seconds per architecture: plain loop vs shared passes, with the ratio."""
+    import torch
+
+    from ..bench import run_bench
+
+    if threads:
+        torch.set_num_threads(threads)
+    res = run_bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, _parse_options(options),
+                    synthetic=data_dir is None, data_dir=data_dir)
+    click.echo(res.table())

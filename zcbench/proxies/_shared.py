@@ -1,0 +1,137 @@
+"""Shared passes: several proxies of one architecture from one network and one set of passes, with
+results bit-identical to computing each proxy alone (``runner.compute_one``).
+
+Why each sharing is exact (train mode throughout, so BN uses batch statistics and a forward's values do
+not depend on what ran before; CPU kernels are deterministic):
+
+* **backprop group** — one forward of the minibatch with x requiring grad, ReLU-input hooks (nwot) and
+  Conv2d/Linear-output gradient hooks (fisher) installed, then
+  1. ∂Σy/∂x = ``autograd.grad(y, x, ones)``: the Jacobian jacov and epe_nas each compute with their own
+     ``y.backward(ones)`` (same forward, same cotangent);
+  2. ∂L/∂W = ``autograd.grad(L, W)`` — with ``create_graph`` when grasp is wanted: the gradient
+     grad_norm, snip, plain read after ``loss.backward()``, and the fisher hooks see the same (a, ∂L/∂a);
+     it is also grasp's pass-1 g *and* its pass-2 ∂L/∂W (the reference's two forwards are identical);
+  3. (grasp) H g = ``autograd.grad(Σ g·∂L/∂W, W)``, what grasp's ``z.backward()`` leaves in ``W.grad``.
+  The fisher hooks only count during step 2.
+* **swap group** — swap and reg_swap average the same SWAP counts; reg_swap multiplies by its factor.
+
+Only used when the minibatch is not split (``split_data == 1``); after an OOM, or if a pass fails, the
+runner falls back to the one-proxy functions, which split. Final formulas are the proxy modules' own.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import autograd, nn
+
+from . import epe_nas as _epe
+from . import fisher as _fisher
+from . import grad_norm as _gn
+from . import grasp as _grasp
+from . import jacov as _jacov
+from . import nwot as _nwot
+from . import plain as _plain
+from . import snip as _snip
+from . import swap as _swap
+from .base import ProxyContext
+from .utils import prunable_layers, require_inputs
+
+Outcome = dict[str, Callable[[], float]]  # name -> finisher (may raise; the runner records why)
+
+
+def backprop_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
+    """One forward + the backward passes the requested members need; returns their finishers."""
+    x, t = require_inputs(ctx)
+    net.train()
+    layers = prunable_layers(net)
+    weights = [m.weight for m in layers]
+    want_jac = bool(names & {"jacov", "epe_nas"})
+    want_loss = bool(names & {"grad_norm", "snip", "plain", "fisher", "grasp"})
+    want_grasp = "grasp" in names
+    if want_loss and t is None:
+        raise ValueError("this proxy needs targets (labels) but the context has none")
+    nw = _nwot.NwotRecorder(net, len(x)) if "nwot" in names else None
+    fr = _fisher.FisherRecorder(layers) if "fisher" in names else None
+    if fr is not None:
+        fr.active = False
+    xg = x.detach().clone().requires_grad_(want_jac)
+    with (nw if nw is not None else _Null()), (fr if fr is not None else _Null()):
+        y = net(xg)
+    jac = width = None
+    if want_jac:
+        jac = autograd.grad(y, xg, torch.ones_like(y), retain_graph=want_loss)[0].detach()
+        width = int(y.shape[-1])
+    grads: list[torch.Tensor | None] = []
+    hg: list[torch.Tensor | None] = []
+    if want_loss:
+        loss = ctx.loss_fn(y, t)
+        if fr is not None:
+            fr.active = True
+        grad_f = autograd.grad(loss, weights, create_graph=want_grasp, allow_unused=True)
+        if fr is not None:
+            fr.active = False
+        grads = [g.detach() if g is not None else None for g in grad_f]
+        if want_grasp:
+            z = _grasp.grasp_z(grads, grad_f)
+            hg = [h.detach() if h is not None else None for h in autograd.grad(z, weights, allow_unused=True)]
+            del z
+        del grad_f, loss
+    del y
+    out: Outcome = {}
+    if "grad_norm" in names:
+        out["grad_norm"] = lambda: _gn.grad_norm_from(layers, grads)
+    if "snip" in names:
+        out["snip"] = lambda: _snip.snip_from(layers, grads)
+    if "plain" in names:
+        out["plain"] = lambda: _plain.plain_from(layers, grads)
+    if fr is not None:
+        out["fisher"] = fr.score
+    if want_grasp:
+        out["grasp"] = lambda: _grasp.grasp_from(layers, hg)
+    if "jacov" in names:
+        out["jacov"] = lambda: _jacov.jacov_from(jac)
+    if "epe_nas" in names:
+        out["epe_nas"] = lambda: _epe.epe_nas_from(jac, t, width)
+    if nw is not None:
+        out["nwot"] = nw.score
+    return out
+
+
+def swap_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
+    """SWAP counts once; swap is their mean, reg_swap the mean times its factor."""
+    out: Outcome = {}
+    factor_err: Exception | None = None
+    factor = 1.0
+    if "reg_swap" in names:
+        try:
+            factor = _swap.reg_factor(net, ctx)  # before the re-inits (parameter count only)
+        except Exception as err:  # noqa: BLE001 - recorded for reg_swap alone
+            factor_err = err
+    counts = _swap.swap_counts(net, ctx)
+    if "swap" in names:
+        out["swap"] = lambda: _swap.swap_from(counts)
+    if "reg_swap" in names:
+        def reg() -> float:
+            if factor_err is not None:
+                raise factor_err
+            return _swap.swap_from(counts) * factor
+
+        out["reg_swap"] = reg
+    return out
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# (members, pass) — a group is used when at least two of its members are requested.
+GROUPS: tuple[tuple[frozenset[str], Callable[[set[str], nn.Module, ProxyContext], Outcome]], ...] = (
+    (frozenset({"grad_norm", "snip", "plain", "fisher", "grasp", "jacov", "epe_nas", "nwot"}), backprop_group),
+    (frozenset({"swap", "reg_swap"}), swap_group),
+)

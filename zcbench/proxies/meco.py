@@ -1,0 +1,57 @@
+"""``meco``: MeCo (Jiang et al., NeurIPS 2023), ``HamsterMimi/MeCo correlation/NAS_Bench_201.py``
+``get_score(measure='meco')`` — the paper's MeCo, not the channel-sampled MeCo_opt.
+
+One input sample (the first of the minibatch; the official NB201 script uses batch size 1), one forward
+in train mode; a forward hook on *every* module (``named_modules``, the root included) takes the first
+sample of its output, reshapes it to (channels, rest), forms the Pearson correlation matrix, sets NaN/inf
+entries to 0 and records the minimum real eigenvalue. score = Σ of the finite recorded values.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from .base import ProxyContext, register_proxy
+from .utils import require_inputs
+
+
+def min_corr_eig(fea: torch.Tensor) -> float:
+    """λ_min of corrcoef(fea.reshape(len(fea), −1)) with NaN/inf entries zeroed (MeCo's hook)."""
+    fea = fea.reshape(fea.shape[0], -1)
+    with warnings.catch_warnings():  # one observation per variable: NaN by design, zeroed below
+        warnings.simplefilter("ignore", UserWarning)
+        corr = torch.corrcoef(fea)
+    corr[torch.isnan(corr)] = 0
+    corr[torch.isinf(corr)] = 0
+    values = torch.linalg.eig(corr)[0]
+    return float(torch.min(torch.real(values)))
+
+
+@register_proxy("meco", paper="Jiang et al., NeurIPS 2023 (MeCo)")
+def meco(net: nn.Module, ctx: ProxyContext) -> float:
+    """Σ over modules of the minimum eigenvalue of the channel correlation of one sample's features."""
+    x, _ = require_inputs(ctx)
+    x = x[:1]
+    results: list[float] = []
+
+    def hook(module, inp, out):
+        try:
+            fea = out[0]  # the reference's data_output[0]: first sample (or first tuple element)
+        except (TypeError, IndexError, KeyError):
+            return
+        if isinstance(fea, torch.Tensor) and fea.dim() > 0:
+            results.append(min_corr_eig(fea.detach()))
+
+    net.train()
+    handles = [m.register_forward_hook(hook) for _, m in net.named_modules()]
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return math.fsum(v for v in results if math.isfinite(v))
