@@ -168,3 +168,23 @@ def test_console_script_subprocess(tmp_path):
     p = subprocess.run([sys.executable, "-m", "zcbench", "score", "--space", "nope", "--proxy", "params"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "unknown space" in p.stderr
+
+
+def test_variant_is_its_own_table(tmp_path):
+    """``--variant naslib`` scores NASLib's smaller DARTS net; its rows are stored as space nb301[naslib]."""
+    from zcbench.spaces.darts_genotype import format_genotype, sample_genotypes
+
+    csv = tmp_path / "archs.csv"
+    csv.write_text("genotype,val_accuracy\n" + "".join(
+        f'"{format_genotype(g)}",{90 + i}\n' for i, g in enumerate(sample_genotypes(2, 0))))
+    out = tmp_path / "r.h5"
+    for extra in ([], ["--variant", "naslib"]):
+        run("score", "--space", "nb301", "--dump", csv, "--proxy", "params", "--out", out, "--quiet", *extra)
+    df = pd.read_csv(__import__("io").StringIO(run("export", out).output))
+    assert sorted(set(df["space"])) == ["nb301", "nb301[naslib]"]
+    big = df[df.space == "nb301"].sort_values("index")["params"].to_numpy()
+    small = df[df.space == "nb301[naslib]"].sort_values("index")["params"].to_numpy()
+    assert (big != small).all() and list(df[df.space == "nb301"].sort_values("index")["val_accuracy"]) == [90, 91]
+    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "params", "--variant", "x",
+                             "--out", out, ok=False))
+    assert "no network variant" in err

@@ -47,6 +47,13 @@ class RunSettings:
     dump: str | None = None
     epochs: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None  # network variant (nb301: naslib, swap); stored as space "nb301[naslib]"
+
+    @property
+    def store_space(self) -> str:
+        """The space name in the store: a non-default variant is a different network, so its scores
+        form their own (space, dataset) table."""
+        return f"{self.space}[{self.variant}]" if self.variant else self.space
 
     @property
     def needs_images(self) -> bool:
@@ -55,7 +62,7 @@ class RunSettings:
     def run_key(self, proxy: str) -> RunKey:
         spec = PROXIES.get(proxy)
         return RunKey(
-            space=self.space, dataset=self.dataset, proxy=proxy, seed=self.seed,
+            space=self.store_space, dataset=self.dataset, proxy=proxy, seed=self.seed,
             batch_size=self.batch_size, dataload=self.dataload, dataload_info=self.dataload_info,
             data_source="synthetic" if self.synthetic else "images", data_free=spec.data_free,
             options=json.dumps(self.options, sort_keys=True) if self.options and not spec.data_free else "",
@@ -117,6 +124,7 @@ def plan_run(settings: RunSettings, store: ResultStore | None, archs_file=None, 
              resume: bool = True) -> Plan:
     space = get_space(settings.space)
     space.check_dataset(settings.dataset)
+    space.check_variant(settings.variant)
     if settings.needs_images:
         from .data import check_available
 
@@ -168,12 +176,15 @@ class ArchScorer:
 
         def make_net() -> torch.nn.Module:
             torch.manual_seed(aseed)
+            if self.settings.variant:
+                return self.space.build(arch, self.settings.dataset, variant=self.settings.variant)
             return self.space.build(arch, self.settings.dataset)
 
         ctx = ProxyContext(
             inputs=self.inputs, targets=self.targets, input_shape=tuple(self.spec.shape),
             num_classes=self.spec.num_classes, loss_fn=self.space.loss_fn(self.settings.dataset),
-            task=self.spec.task, seed=aseed, device=self.device, options=dict(self.settings.options),
+            task=self.spec.task, seed=aseed, device=self.device,
+            options={"batch_size": self.settings.batch_size} | dict(self.settings.options),
         )
         results = compute_scores(list(proxies), make_net, ctx)
         return {p: (r.score, r.seconds, r.error) for p, r in results.items()}

@@ -186,6 +186,38 @@ def _read_journal(path: Path) -> list[tuple[RunKey, RunInfo, Row]]:
     return out
 
 
+def _same_row(a: Row, b: Row) -> bool:
+    """Bit-equal rows (NaN equals NaN): a journal line that is already in the HDF5 file."""
+    def eq(x: float, y: float) -> bool:
+        return (x != x and y != y) or x == y
+
+    return (a.arch == b.arch and a.error == b.error and eq(a.score, b.score) and eq(a.seconds, b.seconds))
+
+
+def _rows_by_arch(cols: dict[str, list]) -> dict[str, list[Row]]:
+    """Column lists (as read from the file) → {arch: [Row, ...]}."""
+    out: dict[str, list[Row]] = {}
+    for j in range(len(cols["arch"])):
+        r = Row(*(cols[c][j].item() if hasattr(cols[c][j], "item") else cols[c][j] for c in COLUMNS))
+        out.setdefault(r.arch, []).append(r)
+    return out
+
+
+def _drop_committed(path: Path, items: list[tuple[RunKey, RunInfo, Row]]) -> list[tuple[RunKey, RunInfo, Row]]:
+    """Journal rows minus those the HDF5 file already holds: a writer killed between the atomic
+    replace and the journal truncation leaves both, and replaying must not duplicate rows."""
+    if not items or not path.exists():
+        return items
+    by_path: dict[str, dict[str, list[Row]]] = {}
+    with _h5py().File(path, "r") as f:
+        for key in {k.path: k for k, _, _ in items}.values():
+            if key.path not in f:
+                continue
+            by_path[key.path] = _rows_by_arch(_read_run(f[key.path]))
+    return [(k, i, r) for k, i, r in items
+            if not any(_same_row(r, old) for old in by_path.get(k.path, {}).get(r.arch, ()))]
+
+
 class ResultStore:
     """The single writer of a results file. Use as a context manager."""
 
@@ -208,8 +240,9 @@ class ResultStore:
         except OSError:
             self._jfh.close()
             raise StoreError(f"{self.path}: another zcbench process is writing this file") from None
-        self._pending = _read_journal(self.journal)
-        if self._pending or not self.path.exists():
+        self._pending = _drop_committed(self.path, _read_journal(self.journal))
+        # Commit also when the journal holds only a torn line, so the next append starts clean.
+        if self._pending or not self.path.exists() or self.journal.stat().st_size > 0:
             self.commit()
 
     # -- writing -------------------------------------------------------------------------------
@@ -222,6 +255,19 @@ class ResultStore:
         self._jfh.flush()
         os.fsync(self._jfh.fileno())
         self._pending.extend((key, info, r) for r in rows)
+        if time.monotonic() - self._last_commit >= self.commit_every:
+            self.commit()
+
+    def append_many(self, items: Iterable[tuple[RunKey, RunInfo, Row]]) -> None:
+        """Like :meth:`append` for rows of several runs at once: one write, one fsync (the engine's
+        batched writes)."""
+        items = list(items)
+        if not items:
+            return
+        self._jfh.write("".join(_row_to_json(k, i, r) + "\n" for k, i, r in items))
+        self._jfh.flush()
+        os.fsync(self._jfh.fileno())
+        self._pending.extend(items)
         if time.monotonic() - self._last_commit >= self.commit_every:
             self.commit()
 
@@ -289,8 +335,9 @@ def read_run(path: str | Path, key: RunKey) -> dict[str, np.ndarray]:
             if key.path in f:
                 for c, v in _read_run(f[key.path]).items():
                     cols[c].extend(v.tolist())
+    seen = _rows_by_arch(cols)
     for k, _, row in _read_journal(Path(str(path) + ".journal")):
-        if k.path == key.path:
+        if k.path == key.path and not any(_same_row(row, old) for old in seen.get(row.arch, ())):
             for c in COLUMNS:
                 cols[c].append(getattr(row, c))
     return {c: np.asarray(v) for c, v in cols.items()}
@@ -310,7 +357,10 @@ def iter_runs(path: str | Path) -> list[tuple[dict[str, Any], dict[str, np.ndarr
                 runs[name] = (attrs, {c: list(v) for c, v in _read_run(obj).items()})
 
         f.visititems(visit)
+    seen = {p: _rows_by_arch(cols) for p, (_, cols) in runs.items()}
     for key, info, row in _read_journal(Path(str(path) + ".journal")):
+        if any(_same_row(row, old) for old in seen.get(key.path, {}).get(row.arch, ())):
+            continue  # already folded into the file (a writer killed before emptying its journal)
         if key.path not in runs:
             attrs = asdict(key) | {"dump": info.dump, "device": info.device}
             runs[key.path] = (attrs, {c: [] for c in COLUMNS})
@@ -366,3 +416,44 @@ def load_frame(path: str | Path, seed: int | None = None, batch_size: int | None
     proxies = sorted(c for c in out.columns if c not in base_cols + ["val_accuracy", "test_accuracy"])
     out = out[base_cols + proxies + ["val_accuracy", "test_accuracy"]]
     return out.sort_values(["space", "dataset", "index", "arch"], kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class Coverage:
+    """How complete one run of a results file is (``zcbench status``)."""
+
+    space: str
+    dataset: str
+    proxy: str
+    setting: str
+    done: int  # architectures with a finite score
+    failed: int  # architectures recorded with an error (NaN score)
+    missing: int  # architectures of this (space, dataset) elsewhere in the file but not in this run
+    reasons: dict[str, int] = field(default_factory=dict)  # error -> count among the failed
+
+
+def coverage(path: str | Path) -> list[Coverage]:
+    """Per run: done, failed (with reasons) and missing architectures. 'Missing' is relative to the
+    union of architectures recorded for the same (space, dataset) by any run of the file, so a proxy
+    that lags behind the others shows up. Where an arch was recorded twice, the last row wins."""
+    runs = iter_runs(path)
+    universe: dict[tuple[str, str], set[str]] = {}
+    for attrs, cols in runs:
+        universe.setdefault((attrs["space"], attrs["dataset"]), set()).update(cols["arch"].tolist())
+    out = []
+    for attrs, cols in runs:
+        last: dict[str, str] = {}
+        for arch, err in zip(cols["arch"].tolist(), cols["error"].tolist()):
+            last[arch] = err
+        reasons: dict[str, int] = {}
+        for err in last.values():
+            if err:
+                reasons[err] = reasons.get(err, 0) + 1
+        failed = sum(reasons.values())
+        key = RunKey(**{k: attrs[k] for k in ("space", "dataset", "proxy", "seed", "batch_size", "dataload",
+                                               "dataload_info", "data_source", "options")},
+                     data_free=bool(attrs.get("data_free", False)))
+        every = universe[(attrs["space"], attrs["dataset"])]
+        out.append(Coverage(attrs["space"], attrs["dataset"], attrs["proxy"], key.setting,
+                            len(last) - failed, failed, len(every - last.keys()), reasons))
+    return sorted(out, key=lambda c: (c.space, c.dataset, c.proxy, c.setting))

@@ -54,11 +54,14 @@ def _parse_options(items: tuple[str, ...]) -> dict:
 @click.option("--out", default=DEFAULT_RESULTS, show_default=True, type=click.Path(), help="HDF5 results file.")
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Skip what is already cached.")
 @click.option("--quiet", is_flag=True, help="No progress bar; log lines only.")
-@click.option("--shard", help="i/n: score only shard i of n of the architecture list.")
+@click.option("--shard", help="i/n (0-based): score only shard i of n of the architectures, split by arch hash.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run workers locally or on a Ray cluster ($RAY_ADDRESS; extra [ray]).")
+@click.option("--variant", help="Network variant where a space has several (nb301: nb301, naslib, swap).")
 @click.option("--timeout", type=float, help="Seconds allowed per architecture (with workers).")
 def score(space, dump, dataset, proxy_names, archs_file, sample, limit, seed, batch_size, dataload,
           dataload_info, epochs, device, workers, data_dir, synthetic, options, out, resume, quiet,
-          shard, timeout) -> None:
+          shard, timeout, executor, variant) -> None:
     """Score architectures of a space with zero-cost proxies into an HDF5 results file."""
     from ..engine import score_command
 
@@ -70,6 +73,7 @@ def score(space, dump, dataset, proxy_names, archs_file, sample, limit, seed, ba
         limit=limit, seed=seed, batch_size=batch_size, dataload=dataload, dataload_info=dataload_info,
         epochs=epochs, device=device, workers=workers, data_dir=data_dir, synthetic=synthetic,
         options=_parse_options(options), out=out, resume=resume, quiet=quiet, shard=shard, timeout=timeout,
+        executor=executor, variant=variant,
     )
     click.echo(summary)
 

@@ -71,6 +71,7 @@ class Space(ABC):
     description: ClassVar[str] = ""
     datasets: ClassVar[tuple[str, ...]]
     dump_files: ClassVar[tuple[str, ...]] = ()  # official file names, for messages and docs
+    variants: ClassVar[tuple[str, ...]] = ()  # network variants beside the default (``--variant``)
 
     # -- architectures -----------------------------------------------------------------------
     @abstractmethod
@@ -122,6 +123,12 @@ class Space(ABC):
                 f"space {self.name!r} has no dataset {dataset!r} (choose from {', '.join(self.datasets)})"
             )
         return dataset
+
+    def check_variant(self, variant: str | None) -> str | None:
+        if variant and variant not in self.variants:
+            have = ", ".join(self.variants) if self.variants else "none"
+            raise UsageError(f"space {self.name!r} has no network variant {variant!r} (variants: {have})")
+        return variant
 
     def parse_many(self, lines: Sequence[str]) -> list[str]:
         out = []

@@ -304,6 +304,7 @@ class NB301(Space):
     name = "nb301"
     description = "NAS-Bench-301 / DARTS CIFAR-10 cells: ~1e18 genotypes, 7 ops (Siems et al., 2020)"
     datasets = ("cifar10",)
+    variants = ("nb301", "naslib", "swap")
     dump_files = (
         "DARTS_archs_CIFAR10.csv (SWAP)",
         "zc_nasbench301.json (NASLib)",

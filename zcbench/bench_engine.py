@@ -1,0 +1,76 @@
+"""End-to-end throughput of ``zcbench score`` for 0..N workers on one device.
+
+"End to end" means what a user waits for: planning, spawning workers (each imports torch and
+builds the minibatch), scoring, and the durable writes, into a fresh results file each time. The
+in-process path (``workers=0``) is the baseline. The proxies' own per-call timings are
+``zcbench bench``'s job; this module only times the engine around them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .engine import run_scoring
+
+
+@dataclass
+class EngineThroughput:
+    workers: int
+    archs: int
+    seconds: float
+    device: str
+
+    @property
+    def archs_per_s(self) -> float:
+        return self.archs / self.seconds if self.seconds > 0 else float("nan")
+
+
+def engine_throughput(
+    space: str = "nb201",
+    dataset: str | None = None,
+    proxies: Sequence[str] = ("params", "flops", "synflow"),
+    n_archs: int = 48,
+    workers: Sequence[int] | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+    synthetic: bool = True,
+    data_dir: str | None = None,
+    batch_size: int = 64,
+) -> list[EngineThroughput]:
+    """Time ``score`` on the same ``n_archs`` sampled archs for each worker count (default:
+    0, 1, ..., cores). Each run writes a fresh temporary file, so nothing is cached."""
+    from .spaces import get_space
+
+    sp = get_space(space)
+    dataset = sp.check_dataset(dataset or sp.datasets[0])
+    counts = list(workers) if workers is not None else list(range(0, (os.cpu_count() or 1) + 1))
+    out: list[EngineThroughput] = []
+    with tempfile.TemporaryDirectory(prefix="zcbench-bench-") as tmp:
+        for w in counts:
+            path = Path(tmp) / f"w{w}.h5"
+            t0 = time.perf_counter()
+            with contextlib.redirect_stderr(io.StringIO()):  # the runs' own log lines are not the report
+                summary = run_scoring(
+                    space=space, dataset=dataset, proxies=list(proxies), sample=n_archs, seed=seed,
+                    batch_size=batch_size, device=device, workers=w, synthetic=synthetic, data_dir=data_dir,
+                    out=str(path), resume=False, quiet=True,
+                )
+            out.append(EngineThroughput(w, summary.scored, time.perf_counter() - t0, device))
+    return out
+
+
+def format_throughput(rows: Sequence[EngineThroughput]) -> str:
+    """A plain table: workers, archs, seconds, arch/s, speed-up over the first row."""
+    lines = [f"{'workers':>7} {'archs':>6} {'seconds':>8} {'arch/s':>8} {'speed-up':>8}  device"]
+    base = rows[0].archs_per_s if rows else float("nan")
+    for r in rows:
+        lines.append(f"{r.workers:>7d} {r.archs:>6d} {r.seconds:>8.2f} {r.archs_per_s:>8.2f} "
+                     f"{r.archs_per_s / base:>7.2f}x  {r.device}")
+    return "\n".join(lines)

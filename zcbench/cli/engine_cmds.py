@@ -1,0 +1,77 @@
+"""``zcbench status``, ``zcbench merge`` and ``zcbench bench-engine``: options only; the work is in
+``store.coverage``, ``merge.merge_results`` and ``bench_engine``."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import UsageError
+from .app import main
+
+DEFAULT_RESULTS = "results/zcbench.h5"
+
+
+@main.command()
+@click.argument("results", default=DEFAULT_RESULTS, type=click.Path())
+@click.option("--reasons", "n_reasons", type=int, default=3, show_default=True,
+              help="Failure reasons shown per run (most frequent first).")
+def status(results: str, n_reasons: int) -> None:
+    """Coverage of a results file per (space, dataset, proxy, setting): done, failed, missing.
+
+    'missing' counts architectures that other runs of the same space and dataset have but this one
+    lacks (e.g. a proxy added later, or an interrupted run); the file's journal is included."""
+    from ..store import coverage
+
+    rows = coverage(results)
+    if not rows:
+        click.echo(f"{results}: no runs yet")
+        return
+    w = max(len(f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}") for c in rows)
+    click.echo(f"{'run':{w}s} {'done':>7} {'failed':>7} {'missing':>7}")
+    for c in rows:
+        name = f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}"
+        click.echo(f"{name:{w}s} {c.done:>7d} {c.failed:>7d} {c.missing:>7d}")
+        for reason, n in sorted(c.reasons.items(), key=lambda kv: -kv[1])[:max(0, n_reasons)]:
+            click.echo(f"    {n:>5d} x {reason}")
+        if len(c.reasons) > n_reasons > 0:
+            click.echo(f"    ... and {len(c.reasons) - n_reasons} other reasons")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--out", required=True, type=click.Path(), help="Merged results file (created or extended).")
+@click.option("--ignore-versions", is_flag=True, help="Merge runs made with other zcbench/torch versions.")
+def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
+    """Combine results files, such as the shards of `score --shard i/n`, into OUT.
+
+    Runs are matched by their settings; inputs whose runs disagree (another dump, other versions,
+    an architecture scored differently) are refused and OUT is left as it was."""
+    from ..merge import merge_results
+
+    counts = merge_results(list(inputs), out, check_versions=not ignore_versions)
+    click.echo(f"merged {len(inputs)} files: {counts['rows']} rows into {counts['runs']} runs "
+               f"({counts['duplicates']} duplicates skipped) -> {out}")
+
+
+@main.command("bench-engine")
+@click.option("--space", default="nb201", show_default=True)
+@click.option("--dataset", help="Dataset (default: the space's first).")
+@click.option("--proxy", "proxy_names", multiple=True, default=("params", "flops", "synflow"), show_default=True)
+@click.option("--archs", "n_archs", type=int, default=48, show_default=True, help="Architectures per run.")
+@click.option("--max-workers", type=int, help="Time 0..N workers (default: number of CPU cores).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data (default: synthetic).")
+def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data_dir) -> None:
+    """End-to-end architectures/s of `score` for 0 (in-process), 1..N workers on one device."""
+    import os
+
+    from ..bench_engine import engine_throughput, format_throughput
+    from ..proxies import select_proxies
+
+    if n_archs < 1:
+        raise UsageError("--archs must be >= 1")
+    n = max_workers if max_workers is not None else (os.cpu_count() or 1)
+    rows = engine_throughput(space=space, dataset=dataset, proxies=select_proxies(proxy_names), n_archs=n_archs,
+                             workers=list(range(0, n + 1)), device=device, synthetic=data_dir is None,
+                             data_dir=data_dir)
+    click.echo(format_throughput(rows))
