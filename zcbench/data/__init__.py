@@ -121,20 +121,10 @@ def make_batch(
 
             return synthetic_taskonomy_batch(dataset, batch_size, seed)
         return synthetic_batch(spec, batch_size, seed)
+    check_available(space, dataset, data_dir, synthetic=False)
     data_dir = data_dir or default_data_dir()
     if space.name.startswith("tnb101"):
-        if not data_dir:
-            raise DataError("Taskonomy images needed: give --data-dir (see data/README.md) or --synthetic")
         from .taskonomy import load_taskonomy_batch
 
         return load_taskonomy_batch(data_dir, dataset, batch_size, seed)
-    if dataset not in EXPECTED:
-        raise DataError(f"no image reader for dataset {dataset!r}")
-    if not data_dir:
-        from .images import expected_files
-
-        raise DataError(
-            f"proxy needs {dataset} images: give --data-dir DIR (or set ZCBENCH_DATA) holding "
-            f"{', '.join(expected_files(dataset)[:2])}, ... (see data/README.md), or use --synthetic"
-        )
     return image_batch(dataset, spec, batch_size, seed, data_dir, dataload, dataload_info)

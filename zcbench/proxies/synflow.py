@@ -12,19 +12,7 @@ import torch
 from torch import nn
 
 from .base import ProxyContext, register_proxy
-
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-
-
-def bypass_batchnorm(net: nn.Module) -> nn.Module:
-    """Replace every BatchNorm by Identity in place (Samsung's ``get_prunable_copy(bn=False)``)."""
-    for name, child in list(net.named_children()):
-        if isinstance(child, _BN):
-            setattr(net, name, nn.Identity())
-        else:
-            bypass_batchnorm(child)
-    return net
-
+from .utils import bypass_batchnorm
 
 def conv_linear_weights(net: nn.Module):
     """The weights the Samsung measures sum over (Conv2d and Linear, biases excluded)."""
