@@ -188,3 +188,20 @@ def test_variant_is_its_own_table(tmp_path):
     err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "params", "--variant", "x",
                              "--out", out, ok=False))
     assert "no network variant" in err
+
+
+def test_options_key_only_the_proxies_that_read_them(tmp_path):
+    """A proxy's run key holds the options it reads: zen is data-free but batch-dependent, synflow's
+    cached scores survive a change of swap options, and an option nobody reads is refused."""
+    from zcbench.scoring import RunSettings
+
+    s = RunSettings("nb201", "cifar10", ["synflow", "zen", "swap"], batch_size=16, options={"swap_repeats": 2})
+    assert s.run_key("synflow").setting == "s0"
+    assert s.run_key("zen").setting.startswith("s0-o") and s.run_key("zen").data_free
+    assert s.run_key("zen").setting != RunSettings("nb201", "cifar10", ["zen"], batch_size=32).run_key("zen").setting
+    other = RunSettings("nb201", "cifar10", ["synflow", "swap"], batch_size=16, options={"swap_repeats": 4})
+    assert other.run_key("swap").path != s.run_key("swap").path
+    assert other.run_key("synflow").path == s.run_key("synflow").path
+    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "synflow",
+                             "--option", "swap_repeat=3", "--out", tmp_path / "r.h5", ok=False))
+    assert "swap_repeat" in err and "not read by any selected proxy" in err

@@ -60,13 +60,26 @@ class RunSettings:
         return any(PROXIES.get(p).images for p in self.proxies)
 
     def run_key(self, proxy: str) -> RunKey:
+        """The store key of ``proxy``'s run: only the options this proxy reads are part of it, so a
+        proxy's cached scores are reused when unrelated options change."""
         spec = PROXIES.get(proxy)
+        opts = {k: self.options[k] for k in spec.option_keys if k in self.options}
+        if "batch_size" in spec.option_keys and spec.data_free:
+            opts.setdefault("batch_size", self.batch_size)
         return RunKey(
             space=self.store_space, dataset=self.dataset, proxy=proxy, seed=self.seed,
             batch_size=self.batch_size, dataload=self.dataload, dataload_info=self.dataload_info,
             data_source="synthetic" if self.synthetic else "images", data_free=spec.data_free,
-            options=json.dumps(self.options, sort_keys=True) if self.options and not spec.data_free else "",
+            options=json.dumps(opts, sort_keys=True) if opts else "",
         )
+
+    def check_options(self) -> None:
+        """An option that no selected proxy reads is most likely a typo: refuse it."""
+        known = {k for p in self.proxies for k in PROXIES.get(p).option_keys} - {"batch_size"}
+        unknown = sorted(set(self.options) - known)
+        if unknown:
+            raise UsageError(f"option {unknown[0]!r} is not read by any selected proxy "
+                             f"(options they read: {', '.join(sorted(known)) or 'none'})")
 
     def run_info(self) -> RunInfo:
         return RunInfo(dump=self.dump or "", device=self.device)
@@ -125,6 +138,7 @@ def plan_run(settings: RunSettings, store: ResultStore | None, archs_file=None, 
     space = get_space(settings.space)
     space.check_dataset(settings.dataset)
     space.check_variant(settings.variant)
+    settings.check_options()
     if settings.needs_images:
         from .data import check_available
 

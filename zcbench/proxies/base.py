@@ -33,6 +33,9 @@ class ProxySpec:
     # Proxies whose scores this one is computed from (``vote``: synflow, jacov, snip). A proxy with
     # inputs stores no per-architecture value itself; ``compute_scores`` computes its inputs instead.
     inputs: tuple[str, ...] = ()
+    # The ``ctx.options`` keys the proxy reads: they become part of its run's cache key (and an option
+    # no selected proxy reads is an error). ``batch_size`` here makes a data-free proxy batch-dependent.
+    option_keys: tuple[str, ...] = ()
 
     @property
     def data_free(self) -> bool:
@@ -53,6 +56,7 @@ def register_proxy(
     paper: str = "",
     description: str = "",
     inputs: tuple[str, ...] = (),
+    option_keys: tuple[str, ...] = (),
 ) -> Callable:
     """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``."""
 
@@ -60,7 +64,7 @@ def register_proxy(
         doc = description or (fn.__doc__ or "").strip().splitlines()[0] if (description or fn.__doc__) else ""
         PROXIES.add(
             name,
-            ProxySpec(name, fn, images, labels, grad, float64, head, paper, doc, tuple(inputs)),
+            ProxySpec(name, fn, images, labels, grad, float64, head, paper, doc, tuple(inputs), tuple(option_keys)),
         )
         return fn
 

@@ -103,13 +103,14 @@ def reg_factor(net: nn.Module, ctx: ProxyContext) -> float:
     return math.exp(-((params_in_thousands(net) - float(mu)) ** 2) / float(sigma))
 
 
-@register_proxy("swap", paper="Peng et al., ICLR 2024 (SWAP-NAS)")
+@register_proxy("swap", option_keys=("swap_batch", "swap_repeats"), paper="Peng et al., ICLR 2024 (SWAP-NAS)")
 def swap(net: nn.Module, ctx: ProxyContext) -> float:
     """Mean number of distinct post-ReLU sign patterns over Gaussian re-inits."""
     return swap_from(swap_counts(net, ctx))
 
 
-@register_proxy("reg_swap", paper="Peng et al., ICLR 2024 (SWAP-NAS, regularised)")
+@register_proxy("reg_swap", option_keys=("swap_batch", "swap_repeats", "reg_swap_mu", "reg_swap_sigma"),
+                paper="Peng et al., ICLR 2024 (SWAP-NAS, regularised)")
 def reg_swap(net: nn.Module, ctx: ProxyContext) -> float:
     """SWAP × exp(−(params_K − μ)²/σ); μ, σ from options (NaN with a reason when unset)."""
     factor = reg_factor(net, ctx)  # parameter count of the unmodified net; fail before the forwards

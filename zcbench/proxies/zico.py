@@ -33,7 +33,7 @@ def zico_from(grad_dict: dict[str, list[np.ndarray]]) -> float:
     return float(total)
 
 
-@register_proxy("zico", labels=True, grad=True, paper="Li et al., ICLR 2023 (ZiCo)")
+@register_proxy("zico", labels=True, grad=True, option_keys=("zico_splits",), paper="Li et al., ICLR 2023 (ZiCo)")
 def zico(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ_layers log Σ mean|g|/std(g) over minibatch pieces (gradients accumulated as the official code)."""
     x, t = require_targets(ctx)
