@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import sys
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -41,11 +42,13 @@ TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"naslib_log": stats
 # -- where presets live ------------------------------------------------------------------------
 def config_dirs() -> list[Path]:
     """Directories searched for ``protocols/`` and ``papers/``: ``$ZCBENCH_CONFIGS``, the
-    repository's ``configs/`` (editable install) and ``./configs``."""
+    repository's ``configs/`` (editable install), ``<prefix>/share/zcbench/configs`` (where a
+    regular ``pip install`` puts them) and ``./configs``."""
     dirs = []
     if os.environ.get("ZCBENCH_CONFIGS"):
         dirs.append(Path(os.environ["ZCBENCH_CONFIGS"]))
     dirs.append(Path(__file__).resolve().parents[1] / "configs")
+    dirs.append(Path(sys.prefix) / "share" / "zcbench" / "configs")
     dirs.append(Path.cwd() / "configs")
     return dirs
 
