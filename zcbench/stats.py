@@ -85,22 +85,22 @@ def top_mask(values: np.ndarray, k: float) -> np.ndarray:
     return values > np.percentile(values, 100 - k)
 
 
-def top_k_spearman(score, target, k: float = 10, score_nan: str = "omit") -> float:
-    """ρ restricted to the architectures in the top k% by accuracy."""
+def _on_top_k(corr, score, target, k: float, score_nan: str) -> float:
     s, t = clean_pair(score, target, score_nan)
     if s.size == 0:
         return math.nan
     m = top_mask(t, k)
-    return spearman(s[m], t[m])
+    return corr(s[m], t[m])
+
+
+def top_k_spearman(score, target, k: float = 10, score_nan: str = "omit") -> float:
+    """ρ restricted to the architectures in the top k% by accuracy."""
+    return _on_top_k(spearman, score, target, k, score_nan)
 
 
 def top_k_kendall(score, target, k: float = 10, score_nan: str = "omit") -> float:
     """τ restricted to the architectures in the top k% by accuracy."""
-    s, t = clean_pair(score, target, score_nan)
-    if s.size == 0:
-        return math.nan
-    m = top_mask(t, k)
-    return kendall(s[m], t[m])
+    return _on_top_k(kendall, score, target, k, score_nan)
 
 
 def top_k_overlap(score, target, k: float = 10, score_nan: str = "omit") -> float:

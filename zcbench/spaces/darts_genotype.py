@@ -41,16 +41,8 @@ PRIMITIVES: tuple[str, ...] = (
     "dil_conv_5x5",
 )
 NB301_OPS: tuple[str, ...] = PRIMITIVES[1:]  # NB301 excludes 'none' (SWAP's file uses it)
-# NASLib compact encoding: op index -> op (conversions.py OPS list)
-COMPACT_OPS: tuple[str, ...] = (
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
+# NASLib compact encoding: op index -> op (conversions.py OPS list) — the same order as NB301_OPS
+COMPACT_OPS: tuple[str, ...] = NB301_OPS
 CONCAT = [2, 3, 4, 5]
 STEPS = 4
 CONFIG_PREFIX = "NetworkSelectorDatasetInfo:darts:"
