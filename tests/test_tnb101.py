@@ -174,9 +174,9 @@ def test_batchnorm_positional_quirk_and_init():
     assert down.eps == 1.0 and down.momentum == 1.0
     assert net.encoder.layer1[0].conv_a.ops[2].eps == 1e-5  # ordinary ReLUConvBN BNs keep defaults
     torch.manual_seed(0)
-    a = s.build("64-1242-basic", "class_object")
+    a = s.build("64-1242-basic", "class_object", init="default")
     torch.manual_seed(0)
-    b = s.build("64-1242-basic", "class_object", init="official")
+    b = s.build("64-1242-basic", "class_object")  # the official constructor's Kaiming init is the default
     w_a, w_b = a.encoder.stem[0].weight, b.encoder.stem[0].weight
     assert not torch.equal(w_a, w_b)
     # kaiming fan_out: std = sqrt(2 / (out * k * k)) = sqrt(2 / 288)

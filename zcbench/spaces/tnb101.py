@@ -232,12 +232,13 @@ class _TNB101(Space):
 
     # networks
     def build(self, arch: str, dataset: str, **options) -> nn.Module:
-        """The official task model; options ``init='official'`` (Kaiming re-init of the encoder,
-        as the official MacroNet constructor) and ``discriminator=True`` (attach the unused GAN
-        discriminator of normal/autoencoder, whose parameters the official count includes)."""
+        """The official task model, initialised as the official constructors leave it: the encoder's
+        ``MacroNet.__init__`` ends with ``_kaiming_init`` (Kaiming-normal fan_out convs, BN (1, 0)), so
+        that is the default (``init='default'`` keeps PyTorch's default init instead);
+        ``discriminator=True`` attaches the unused GAN discriminator of normal/autoencoder."""
         self.check_dataset(dataset)
         net = create_task_model(self.parse(arch), dataset, discriminator=bool(options.get("discriminator", False)))
-        init = options.get("init", "default")
+        init = options.get("init", "official")
         if init == "official":
             official_init(net.encoder)
         elif init != "default":

@@ -16,9 +16,9 @@ Quirks reproduced on purpose (they change numbers, so proxies would differ witho
   channel counts returns ``(H + 1) // stride`` zeros.
 * Decoder ConvLayer/DeconvLayer convolutions keep their biases even before BatchNorm.
 
-Initialisation: modules are left at PyTorch's default init. The official ``MacroNet`` constructor
-re-initialises its convolutions with Kaiming-normal (fan_out) and BN to (1, 0); call
-:func:`official_init` on the encoder to reproduce that.
+Initialisation: modules are built at PyTorch's default init; the official ``MacroNet`` constructor
+then re-initialises its convolutions with Kaiming-normal (fan_out) and BN to (1, 0), which
+:func:`official_init` reproduces (the space's ``build`` applies it by default).
 """
 
 from __future__ import annotations
