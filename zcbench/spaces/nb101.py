@@ -24,7 +24,7 @@ from torch import nn
 from ..errors import ArchError, DumpError, UsageError
 from . import register_space
 from .base import Benchmark, InputSpec, Record, Space
-from .nb101_model import Network101
+from .nb101_model import Network101, port_init
 from .nb101_records import AVAILABLE_OPS, NB101Table, load_table
 
 MAX_VERTICES = 7
@@ -266,7 +266,13 @@ class NB101(Space):
     def build(self, arch: str, dataset: str, **options) -> nn.Module:
         self.check_dataset(dataset)
         pm, pops = validate_spec(*spec_from_string(self.parse(arch)))
-        return Network101(pm, pops, NUM_CLASSES)
+        net = Network101(pm, pops, NUM_CLASSES)
+        init = options.get("init", "port")
+        if init == "port":  # what Abdelfattah et al. and NASLib scored; see nb101_model
+            port_init(net)
+        elif init != "default":
+            raise ArchError(f"unknown init {init!r} (choose port or default)")
+        return net
 
     def input_spec(self, dataset: str) -> InputSpec:
         self.check_dataset(dataset)
