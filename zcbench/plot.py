@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,6 +20,13 @@ from scipy import stats as _st
 from . import report as rep
 from . import stats
 from .errors import UsageError
+
+
+def _tight(fig) -> None:
+    """tight_layout without matplotlib's warning for figures it cannot tighten (a 1-cell heatmap)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
 
 TOP_COLOR = "#d62728"
 REST_COLOR = "#7f7f7f"
@@ -98,7 +106,7 @@ def scatter(
             ax.axis("off")
         axs.flat[0].legend(fontsize=7, loc="upper left", markerscale=2)
         fig.suptitle(f"{space} / {dataset}: proxy score vs {target} accuracy ({axes} axes)", fontsize=11)
-        fig.tight_layout()
+        _tight(fig)
         written += _save(fig, Path(out_dir) / f"scatter_{_slug(space)}_{_slug(dataset)}_{axes}", formats)
         plt.close(fig)
     return written
@@ -135,7 +143,7 @@ def heatmap(
             ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if abs(v) > 0.6 else "black")
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
     ax.set_title(f"Spearman ρ vs {protocol.target} accuracy ({protocol.name}, {protocol.sign})", fontsize=10)
-    fig.tight_layout()
+    _tight(fig)
     written = _save(fig, Path(out_dir) / f"heatmap_{_slug(protocol.name)}", formats)
     plt.close(fig)
     return written
@@ -172,7 +180,7 @@ def proxy_matrix(
                 ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=6, color="white" if abs(v) > 0.6 else "black")
         fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
         ax.set_title(f"{space} / {dataset}: proxy vs proxy", fontsize=10)
-        fig.tight_layout()
+        _tight(fig)
         written += _save(fig, Path(out_dir) / f"proxy_matrix_{_slug(space)}_{_slug(dataset)}", formats)
         plt.close(fig)
     return written
