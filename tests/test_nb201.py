@@ -216,3 +216,22 @@ def test_pickle_with_disallowed_global_is_refused(tmp_path, capfd):
         with pytest.raises(DumpError, match="disallowed global"):
             get_space("nb201").load_dump(tmp_path / name, "cifar10")
     assert "SHOULD-NOT-RUN" not in capfd.readouterr().out
+
+
+def test_cpu_avgpool_layout_is_bit_identical():
+    """The channels-last pooling path gives exactly nn.AvgPool2d's values and gradients (and double
+    gradients, which grasp takes), in float32 and float64."""
+    from zcbench.spaces.nb201_model import AvgPool
+
+    ref = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(8, 16, 32, 32, dtype=dtype, requires_grad=True)
+        g = torch.randn(8, 16, 32, 32, dtype=dtype)
+        outs = []
+        for op in (ref, AvgPool()):
+            y = op(x)
+            (gx,) = torch.autograd.grad((y * g).sum(), x, create_graph=True)
+            (ggx,) = torch.autograd.grad((gx ** 2).sum(), x)
+            outs.append((y.detach(), gx.detach(), ggx))
+        for a, b in zip(*outs):
+            assert torch.equal(a, b)
