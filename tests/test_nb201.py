@@ -218,17 +218,19 @@ def test_pickle_with_disallowed_global_is_refused(tmp_path, capfd):
     assert "SHOULD-NOT-RUN" not in capfd.readouterr().out
 
 
-def test_cpu_avgpool_layout_is_bit_identical():
-    """The channels-last pooling path gives exactly nn.AvgPool2d's values and gradients (and double
-    gradients, which grasp takes), in float32 and float64."""
-    from zcbench.spaces.nb201_model import AvgPool
+@pytest.mark.parametrize("stride", [1, 2])
+def test_cpu_avgpool_layout_is_bit_identical(stride):
+    """fastops.AvgPool2d (channels-last on the CPU) gives exactly nn.AvgPool2d's values, gradients and
+    double gradients (grasp takes them), in float32 and float64, for NB201's and DARTS's strides."""
+    from zcbench.spaces.fastops import AvgPool2d
 
-    ref = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    ref = torch.nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+    fast = AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
     for dtype in (torch.float32, torch.float64):
         x = torch.randn(8, 16, 32, 32, dtype=dtype, requires_grad=True)
-        g = torch.randn(8, 16, 32, 32, dtype=dtype)
+        g = torch.randn(8, 16, 32 // stride, 32 // stride, dtype=dtype)
         outs = []
-        for op in (ref, AvgPool()):
+        for op in (ref, fast):
             y = op(x)
             (gx,) = torch.autograd.grad((y * g).sum(), x, create_graph=True)
             (ggx,) = torch.autograd.grad((gx ** 2).sum(), x)

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .fastops import AvgPool2d
+
 
 @dataclass(frozen=True)
 class OpStyle:
@@ -131,7 +133,7 @@ class FactorizedReduce(nn.Module):
 
 def _pool(kind: str, C: int, stride: int, style: OpStyle) -> nn.Module:
     if kind == "avg":
-        pool: nn.Module = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+        pool: nn.Module = AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)  # = nn.AvgPool2d, faster on CPU
     else:
         pool = nn.MaxPool2d(3, stride=stride, padding=1)
     return nn.Sequential(pool, nn.BatchNorm2d(C, affine=False)) if style.pool_bn else pool

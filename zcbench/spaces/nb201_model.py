@@ -13,6 +13,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .fastops import AvgPool2d
+
 Genotype = Sequence[Sequence[tuple[str, int]]]  # nodes 1..3, each a list of (op, input node)
 
 
@@ -33,19 +35,14 @@ class Zero(nn.Module):
 
 
 class AvgPool(nn.Module):
-    """``avg_pool_3x3`` (no preprocessing conv: C_in == C_out in every NB201 cell).
-
-    On the CPU, PyTorch's contiguous-layout kernel for ``count_include_pad=False`` is slower than a 3×3
-    convolution; the channels-last kernel gives bit-identical values and gradients (tested) about 3.5×
-    faster, so the pooling runs in that layout and the result is returned contiguous."""
+    """``avg_pool_3x3`` (no preprocessing conv: C_in == C_out in every NB201 cell); the layer is
+    ``fastops.AvgPool2d``, bit-identical to ``nn.AvgPool2d`` and faster on the CPU."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.op = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        self.op = AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and x.dim() == 4:
-            return self.op(x.contiguous(memory_format=torch.channels_last)).contiguous()
         return self.op(x)
 
 
