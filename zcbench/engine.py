@@ -1,8 +1,8 @@
 """Running a planned score job: devices, worker processes, faults, progress, and the single writer.
 
 The parent process owns the :class:`ResultStore` and is the only writer. Work is scored in this
-process (``workers=0``), by a pool of spawned worker processes pinned to devices (``run_pool``), or
-by Ray actors (``executor='ray'``, see :mod:`zcbench.engine_ray`). Every worker runs the same
+process (``workers=0``), by a pool of spawned worker processes pinned to devices (:class:`Engine`), or
+by Ray actors (``executor='ray'``, :class:`RayEngine`). Every worker runs the same
 :class:`WorkerCore`: it builds the run's minibatch once and scores one architecture at a time from
 a seed derived from the run seed and the arch, so scores do not depend on workers, order or resume.
 
