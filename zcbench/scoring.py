@@ -175,6 +175,9 @@ class ArchScorer:
         self.space = get_space(settings.space)
         self.spec = self.space.input_spec(settings.dataset)
         self.device = torch.device(settings.device)
+        if self.device.type == "cuda":  # as the reference scripts: reproducible cuDNN kernels
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
         self.inputs = self.targets = None
         if settings.needs_images:
             x, y = make_batch(
