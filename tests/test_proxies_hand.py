@@ -121,6 +121,20 @@ def test_epe_nas_more_than_100_classes_rule():
     assert epe_from(jac, labels, 120) == pytest.approx(abs(sa - sb), rel=1e-9)
 
 
+def test_epe_nas_more_than_100_classes_all_singletons_is_nan_not_zero():
+    """K > 100 and every class has one sample: all are skipped and NASLib's ``score /= len(...)`` divides
+    by zero (caught → NaN). Under K ≤ 100 the same batch is valid: 3·log(1+k)."""
+    jac = np.array([[1.0, 2, 3], [1.0, 0, 1], [5.0, 1, 2]])
+    labels = np.array([0, 1, 2])
+    with pytest.raises(ValueError, match="two samples"):
+        epe_from(jac, labels, 120)
+    assert epe_from(jac, labels, 10) == pytest.approx(3 * math.log(1 + K), rel=1e-9)
+    # through the runner (a 120-logit head): a NaN with the reason, never a stored 0.
+    net = two_layer(np.eye(3).tolist(), np.ones((120, 3)).tolist())
+    res = compute_one("epe_nas", lambda: net, ProxyContext(X3, torch.tensor([0, 1, 2]), (3,), 120))
+    assert math.isnan(res.score) and "two samples" in res.error
+
+
 def test_nwot_by_hand():
     """ReLU inputs are x (W1 = I): codes (1,1,0), (1,0,1), (0,1,1); K_ij = agreements: 3 on the diagonal,
     1 off it; det [[3,1,1],[1,3,1],[1,1,3]] = 20 → log 20."""

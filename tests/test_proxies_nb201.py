@@ -88,3 +88,65 @@ def test_declared_needs():
         assert get_proxy(n).labels
     assert get_proxy("epe_nas").head
     assert all(get_proxy(n).paper for n in select_proxies(["all"]))
+
+
+def test_fisher_and_nwot_equal_the_reference_mechanisms_on_nb201():
+    """Where our mechanism differs from the reference's, the value must not: fisher intercepts (a, ∂L/∂a)
+    with a tensor hook instead of Samsung's identity ``dummy`` module with a backward hook, and nwot
+    selects hooks by ``type(m).__name__`` instead of NASLib's ``'ReLU' in str(type(m))`` (both hook
+    ReLUConvBN as well as its inner ReLU). A small NB201 net (C=4, N=1), 12 images of 8×8."""
+    import types
+
+    import torch.nn.functional as F
+    from torch import nn
+
+    from zcbench.spaces.nb201 import parse_arch_string
+    from zcbench.spaces.nb201_model import TinyNetwork
+
+    arch = parse_arch_string(ARCHS[0])
+
+    def make():
+        torch.manual_seed(3)
+        return TinyNetwork(arch, 10, C=4, N=1)
+
+    g = torch.Generator().manual_seed(5)
+    x, t = torch.randn(12, 3, 8, 8, generator=g), torch.randint(0, 10, (12,), generator=g)
+    ctx = ProxyContext(x, t, (3, 8, 8), 10)
+
+    # Samsung measures/fisher.py (channel mode), forward replaced so the output passes a hooked Identity.
+    net = make()
+    layers = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+    def fwd(self, inp):
+        out = F.conv2d(inp, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups) \
+            if isinstance(self, nn.Conv2d) else F.linear(inp, self.weight, self.bias)
+        self.act = self.dummy(out)
+        return self.act
+
+    def hook_factory(layer):
+        def hook(module, grad_input, grad_output):
+            act, grad = layer.act.detach(), grad_output[0].detach()
+            g_nk = torch.sum(act * grad, list(range(2, act.dim()))) if act.dim() > 2 else act * grad
+            layer.fisher = g_nk.pow(2).mean(0).mul(0.5)
+        return hook
+
+    for m in layers:
+        m.dummy = nn.Identity()
+        m.forward = types.MethodType(fwd, m)
+        m.dummy.register_full_backward_hook(hook_factory(m))
+    F.cross_entropy(net(x), t).backward()
+    want = sum(m.fisher.abs().sum().item() * int(np.prod(m.weight.shape[1:])) for m in layers)
+    assert get_proxy("fisher").fn(make(), ctx) == pytest.approx(want, rel=1e-5)
+
+    # NASLib measures/nwot.py
+    net, K = make(), [np.zeros((12, 12))]
+
+    def count(module, inp, out):
+        c = (inp[0].view(inp[0].size(0), -1) > 0).float()
+        K[0] = K[0] + (c @ c.t()).numpy() + ((1.0 - c) @ (1.0 - c.t())).numpy()
+
+    for m in net.modules():
+        if "ReLU" in str(type(m)):
+            m.register_forward_hook(count)
+    net(x)
+    assert get_proxy("nwot").fn(make(), ctx) == np.linalg.slogdet(K[0])[1]

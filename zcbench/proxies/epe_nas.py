@@ -4,7 +4,8 @@
 The per-sample input Jacobians J (as jacov: ∂Σlogits/∂x, train mode) are grouped by label; for each
 class c, s_c = Σ log(|corrcoef(J_c)| + k), k = 1e-5 (a class with one sample has corrcoef = 1). With
 K = number of logits: K ≤ 100 → score = Σ_c |s_c|; K > 100 → s_c is divided by its matrix size (a
-one-sample class is skipped, as the reference's ``except``) and score = Σ_c Σ_c' |s_c − s_c'| / #classes.
+one-sample class is skipped, as the reference's ``except``) and score = Σ_c Σ_c' |s_c − s_c'| / #classes
+(no class left: the reference's division by zero, so an error → NaN, never a score of 0).
 Soft (2-D) targets are reduced by argmax, as NASLib does for TransNAS-Bench classification tasks.
 """
 
@@ -43,11 +44,12 @@ def epe_from(jacobs: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
         for c in class_score:
             score += np.absolute(class_score[c])
     else:
+        if not class_score:  # the reference divides by 0 here (ZeroDivisionError, caught → NaN), not 0
+            raise ValueError("epe_nas: no class has two samples in the minibatch (needed when > 100 classes)")
         for c in class_score:
             for cj in class_score:
                 score += np.absolute(class_score[c] - class_score[cj])
-        if class_score:
-            score /= len(class_score)
+        score /= len(class_score)
     return float(score)
 
 

@@ -53,25 +53,38 @@ def compute_vertex_channels(in_ch: int, out_ch: int, matrix: list[list[int]]) ->
     return ch
 
 
-class ConvBnRelu(nn.Sequential):
-    """``base_ops.conv_bn_relu``: conv ('same', no bias) → BN → ReLU."""
+class ConvBnRelu(nn.Module):
+    """``base_ops.conv_bn_relu``: conv ('same', no bias) → BN → ReLU, nested as the PyTorch ports nest
+    it (``self.conv_bn_relu``), so proxies that hook every module (meco) see the same module tree."""
 
     def __init__(self, cin: int, cout: int, k: int) -> None:
-        super().__init__(
+        super().__init__()
+        self.conv_bn_relu = nn.Sequential(
             nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
             nn.BatchNorm2d(cout, eps=BN_EPS, momentum=BN_MOMENTUM),
             nn.ReLU(inplace=False),
         )
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_bn_relu(x)
 
-def _op(name: str, ch: int) -> nn.Module:
-    if name == "conv3x3-bn-relu":
-        return ConvBnRelu(ch, ch, 3)
-    if name == "conv1x1-bn-relu":
-        return ConvBnRelu(ch, ch, 1)
-    if name == "maxpool3x3":
-        return nn.MaxPool2d(3, stride=1, padding=1)  # -inf padding == TF 'same' max-pool
-    raise ValueError(f"unknown NB101 op {name!r}")
+
+class VertexOp(nn.Module):
+    """An interior vertex's op, wrapped once as the ports' ``Conv3x3BnRelu`` / ``MaxPool3x3`` are."""
+
+    def __init__(self, name: str, ch: int) -> None:
+        super().__init__()
+        if name == "conv3x3-bn-relu":
+            self.op: nn.Module = ConvBnRelu(ch, ch, 3)
+        elif name == "conv1x1-bn-relu":
+            self.op = ConvBnRelu(ch, ch, 1)
+        elif name == "maxpool3x3":
+            self.op = nn.MaxPool2d(3, stride=1, padding=1)  # -inf padding == TF 'same' max-pool
+        else:
+            raise ValueError(f"unknown NB101 op {name!r}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
 
 
 class Module101(nn.Module):
@@ -85,7 +98,7 @@ class Module101(nn.Module):
         self.proj = nn.ModuleDict(
             {str(t): ConvBnRelu(in_ch, self.ch[t], 1) for t in range(1, v - 1) if self.matrix[0][t]}
         )
-        self.vertex_ops = nn.ModuleDict({str(t): _op(ops[t], self.ch[t]) for t in range(1, v - 1)})
+        self.vertex_ops = nn.ModuleDict({str(t): VertexOp(ops[t], self.ch[t]) for t in range(1, v - 1)})
         self.out_feeders = [t for t in range(1, v - 1) if self.matrix[t][v - 1]]
         self.out_proj = ConvBnRelu(in_ch, out_ch, 1) if self.matrix[0][v - 1] else None
         # interior sources of every vertex (s < t, s ≥ 1)
@@ -126,12 +139,14 @@ class Network101(nn.Module):
             for _ in range(MODULES_PER_STACK):
                 layers.append(Module101(matrix, ops, in_ch, out_ch))
                 in_ch = out_ch
-        self.features = nn.Sequential(*layers)
+        self.layers = nn.ModuleList(layers)  # a list, not a Sequential: no extra module call (as the ports)
         self.classifier = nn.Linear(out_ch, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map of the last stack, before global average pooling."""
-        return self.features(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.forward_features(x).mean(dim=(2, 3)))

@@ -18,13 +18,20 @@ from .fastops import AvgPool2d
 Genotype = Sequence[Sequence[tuple[str, int]]]  # nodes 1..3, each a list of (op, input node)
 
 
-class ReLUConvBN(nn.Sequential):
+class ReLUConvBN(nn.Module):
+    """ReLU → Conv (no bias) → BN, nested in ``self.op`` as xautodl nests it: proxies that hook every
+    module (meco) or name modules see the official module tree."""
+
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int) -> None:
-        super().__init__(
+        super().__init__()
+        self.op = nn.Sequential(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
             nn.BatchNorm2d(c_out),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
 
 
 class Zero(nn.Module):
@@ -94,7 +101,8 @@ class ResNetBasicblock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.downsample(x) + self.conv_b(self.conv_a(x))
+        basic = self.conv_b(self.conv_a(x))  # xautodl's order: the residual branch first
+        return self.downsample(x) + basic
 
 
 class TinyNetwork(nn.Module):
