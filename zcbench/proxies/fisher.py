@@ -16,17 +16,16 @@ import torch
 from torch import nn
 
 from .base import ProxyContext, register_proxy
-from .utils import prunable_layers, require_targets, split_ranges, sum_arr
+from .utils import HookRecorder, prunable_layers, require_targets, split_ranges, sum_arr
 
 
-class FisherRecorder:
+class FisherRecorder(HookRecorder):
     """Accumulates ``del_k`` per layer while ``active``; install with ``with recorder.installed(net):``."""
 
     def __init__(self, layers: Sequence[nn.Module]) -> None:
         self.layers = list(layers)
         self.fisher: dict[int, torch.Tensor] = {}
         self.active = True
-        self._handles: list = []
 
     def _accumulate(self, idx: int, act: torch.Tensor, grad: torch.Tensor) -> None:
         if not self.active:
@@ -44,14 +43,8 @@ class FisherRecorder:
 
         return hook
 
-    def __enter__(self) -> "FisherRecorder":
-        self._handles = [m.register_forward_hook(self._forward_hook(i)) for i, m in enumerate(self.layers)]
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+    def _hooked(self):
+        return [(m, self._forward_hook(i)) for i, m in enumerate(self.layers)]
 
     def score(self) -> float:
         """Σ_layers Σ_k |del_k| · prod(weight.shape[1:]) (Samsung's broadcast then ``sum_arr``)."""

@@ -12,16 +12,15 @@ import torch
 from torch import nn
 
 from .base import ProxyContext, register_proxy
-from .utils import relu_modules, require_inputs
+from .utils import HookRecorder, relu_modules, require_inputs
 
 
-class NwotRecorder:
+class NwotRecorder(HookRecorder):
     """Accumulates the NASWOT kernel over ReLU inputs while installed (float64, exact integer counts)."""
 
     def __init__(self, net: nn.Module, batch: int) -> None:
         self.modules = relu_modules(net)
         self.K = torch.zeros((batch, batch), dtype=torch.float64)
-        self._handles: list = []
 
     def _hook(self, module, inp, out) -> None:
         with torch.no_grad():
@@ -32,14 +31,8 @@ class NwotRecorder:
             self.K += k1.double().cpu()
             self.K += k2.double().cpu()
 
-    def __enter__(self) -> "NwotRecorder":
-        self._handles = [m.register_forward_hook(self._hook) for m in self.modules]
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+    def _hooked(self):
+        return [(m, self._hook) for m in self.modules]
 
     def score(self) -> float:
         return nwot_from(self.K)

@@ -106,6 +106,25 @@ def forward_hooks(modules: Iterable[nn.Module], hook: Callable) -> Iterator[None
             h.remove()
 
 
+class HookRecorder:
+    """Base of the recorders (fisher, nwot) that are context managers installing one forward hook per
+    module: subclasses say which in ``_hooked``."""
+
+    _handles: list | tuple = ()
+
+    def _hooked(self) -> list[tuple[nn.Module, Callable]]:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._handles = [m.register_forward_hook(h) for m, h in self._hooked()]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+
 def relu_modules(net: nn.Module) -> list[nn.Module]:
     """Modules whose type name contains ``ReLU`` (NASWOT/NASLib hook rule)."""
     return [m for m in net.modules() if "ReLU" in type(m).__name__]
