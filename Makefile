@@ -8,7 +8,7 @@ RESULTS ?= results/zcbench.h5
 install:
 	$(PIP) install -e '.[dev]'
 
-test:
+test: install
 	$(PYTHON) -m pytest -q
 
 demo: install
