@@ -237,3 +237,44 @@ def test_cpu_avgpool_layout_is_bit_identical(stride):
             outs.append((y.detach(), gx.detach(), ggx))
         for a, b in zip(*outs):
             assert torch.equal(a, b)
+
+
+def test_samsung_variant_counts_every_candidate_and_equals_official_in_train_mode():
+    """Samsung's NAS201Model instantiates all 5 ops on each of the 6 edges (cell convs with bias, BN
+    without affine): by hand, params = stem 464 + cells 5·6·Σ_C(9C²+C + C²+C) + reductions 14464 + 57600
+    + lastact 128 + fc 650 = 1,692,826 for 10 classes, whatever the architecture. With the official
+    net's weights copied into the ops the architecture uses (and random conv biases), train-mode
+    outputs agree: BN's batch mean removes the bias and affine-free BN is BN at (1, 0)."""
+    from zcbench.spaces.nb201_model import SAMSUNG_OPS
+
+    sp = get_space("nb201")
+    a = "|avg_pool_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|none~0|skip_connect~1|nor_conv_3x3~2|"
+    torch.manual_seed(0)
+    off = sp.build(a, "cifar10")
+    sam = sp.build(a, "cifar10", variant="samsung")
+    assert sum(p.numel() for p in sam.parameters()) == 1692826
+    assert sum(p.numel() for p in sp.build(ARCH0, "cifar10", variant="samsung").parameters()) == 1692826
+    geno = parse_arch_string(a)
+    with torch.no_grad():
+        sam.stem.load_state_dict(off.stem.state_dict())
+        sam.reduction1.load_state_dict(off.cells[5].state_dict())
+        sam.reduction2.load_state_dict(off.cells[11].state_dict())
+        sam.lastact.load_state_dict(off.lastact.state_dict())
+        sam.classifier.load_state_dict(off.classifier.state_dict())
+        stacks = [sam.stack_cell1, sam.stack_cell2, sam.stack_cell3]
+        for s, stack in enumerate(stacks):
+            for k, cell in enumerate(stack):
+                ocell = off.cells[s * 6 + k]
+                layer = 0
+                for node, edges in enumerate(geno):
+                    for op, j in edges:
+                        idx = (node * (node + 1) // 2 + j) * len(SAMSUNG_OPS) + SAMSUNG_OPS.index(op)
+                        assert cell.keep[idx]
+                        if op.startswith("nor_conv"):
+                            cell.options[idx].op[1].weight.copy_(ocell.layers[layer].op[1].weight)
+                            cell.options[idx].op[1].bias.uniform_(-1, 1)
+                        layer += 1
+    off.train()
+    sam.train()
+    x = torch.randn(8, 3, 32, 32)
+    assert torch.allclose(off(x), sam(x), atol=1e-4)

@@ -27,7 +27,7 @@ from ..safe_pickle import safe_loads, safe_torch_load
 from . import register_space
 from .base import Benchmark, InputSpec, Record, Space
 from .dumpcache import load_cached
-from .nb201_model import TinyNetwork
+from .nb201_model import SamsungNAS201, TinyNetwork
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")  # official index order
 NUM_ARCHS = 5**6
@@ -235,6 +235,7 @@ class NB201(Space):
     name = "nb201"
     description = "NAS-Bench-201 / NATS-Bench TSS: 15,625 cells, 5 ops on 6 edges (Dong & Yang, ICLR 2020)"
     datasets = DATASETS
+    variants = ("samsung",)  # Abdelfattah et al.'s re-implementation (see nb201_model)
     dump_files = (
         "NAS-Bench-201-v1_1-096897.pth",
         "NAS-Bench-201-v1_0-e61699.pth",
@@ -295,8 +296,11 @@ class NB201(Space):
 
     # networks
     def build(self, arch: str, dataset: str, **options) -> nn.Module:
+        """The official TinyNetwork, or with ``variant='samsung'`` the network Abdelfattah et al. scored."""
         self.check_dataset(dataset)
-        return TinyNetwork(parse_arch_string(arch), NUM_CLASSES[dataset], C=options.get("C", 16), N=options.get("N", 5))
+        variant = self.check_variant(options.get("variant"))
+        cls = SamsungNAS201 if variant == "samsung" else TinyNetwork
+        return cls(parse_arch_string(arch), NUM_CLASSES[dataset], C=options.get("C", 16), N=options.get("N", 5))
 
     def input_spec(self, dataset: str) -> InputSpec:
         self.check_dataset(dataset)

@@ -131,3 +131,77 @@ class TinyNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.global_pooling(self.forward_features(x)).flatten(1)
         return self.classifier(out)
+
+
+# -- Samsung's re-implementation (variant "samsung") ------------------------------------------------
+# The network Abdelfattah et al. scored NB201 with (SamsungLabs/zero-cost-nas foresight/models/nasbench2.py,
+# ``NAS201Model``): every candidate op is instantiated on every edge and a mask picks the ones the
+# architecture uses; cell convs carry a bias and cell BNs are affine-free without running statistics.
+# In train mode the masked-in function equals the official network's (BN removes the conv bias), so the
+# gradient proxies agree; synflow (BN bypassed) and params/l2_norm (all candidates counted) do not.
+SAMSUNG_OPS = ("none", "avg_pool_3x3", "nor_conv_3x3", "nor_conv_1x1", "skip_connect")  # its OPS order
+
+
+def _samsung_op(name: str, c: int) -> nn.Module:
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "avg_pool_3x3":
+        return AvgPool()
+    k, pad = (3, 1) if name == "nor_conv_3x3" else (1, 0)
+    conv = ReLUConvBN(c, c, k, 1, pad)
+    conv.op[1] = nn.Conv2d(c, c, k, stride=1, padding=pad, bias=True)  # bias = not affine
+    conv.op[2] = nn.BatchNorm2d(c, affine=False, track_running_stats=False)
+    return conv
+
+
+class SamsungSearchCell(nn.Module):
+    """All 5 candidate ops on each of the 6 edges (``options``); ``keep`` marks the architecture's."""
+
+    def __init__(self, genotype: Genotype, channels: int) -> None:
+        super().__init__()
+        chosen = {(i, j): op for i, node in enumerate(genotype) for op, j in node}
+        self.options = nn.ModuleList()
+        self.keep: list[bool] = []
+        for node in range(3):
+            for prev in range(node + 1):
+                for name in SAMSUNG_OPS:
+                    self.options.append(_samsung_op(name, channels))
+                    self.keep.append(chosen[(node, prev)] == name)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs, idx = [x], 0
+        for node in range(3):
+            edges = []
+            for prev in range(node + 1):
+                for _ in SAMSUNG_OPS:
+                    if self.keep[idx]:
+                        edges.append(self.options[idx](outs[prev]))
+                    idx += 1
+            outs.append(sum(edges))
+        return outs[-1]
+
+
+class SamsungNAS201(nn.Module):
+    """Samsung's ``NAS201Model`` (C=16, N=5): stem, 3 stacks of 5 search cells, 2 ResNet reductions."""
+
+    def __init__(self, genotype: Genotype, num_classes: int, C: int = 16, N: int = 5) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, C, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(C))
+        self.stack_cell1 = nn.Sequential(*[SamsungSearchCell(genotype, C) for _ in range(N)])
+        self.reduction1 = ResNetBasicblock(C, 2 * C)
+        self.stack_cell2 = nn.Sequential(*[SamsungSearchCell(genotype, 2 * C) for _ in range(N)])
+        self.reduction2 = ResNetBasicblock(2 * C, 4 * C)
+        self.stack_cell3 = nn.Sequential(*[SamsungSearchCell(genotype, 4 * C) for _ in range(N)])
+        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(4 * C, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.reduction1(self.stack_cell1(self.stem(x)))
+        x = self.reduction2(self.stack_cell2(x))
+        return self.lastact(self.stack_cell3(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.global_pooling(self.forward_features(x)).flatten(1))
