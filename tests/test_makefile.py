@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = ["reproduce-abdelfattah-nb201", "reproduce-abdelfattah-nb101", "reproduce-suite-zero", "reproduce-swap"]
+TARGETS = ["reproduce-abdelfattah-nb201", "reproduce-abdelfattah-nb201-samsung", "reproduce-abdelfattah-nb101", "reproduce-suite-zero", "reproduce-swap"]
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 
@@ -23,7 +23,7 @@ def test_dry_run_shows_score_correlate_plot(target, tmp_path):
         assert cmd in p.stdout, cmd
 
 
-@pytest.mark.parametrize("target", ["reproduce-abdelfattah-nb201", "reproduce-swap"])
+@pytest.mark.parametrize("target", ["reproduce-abdelfattah-nb201", "reproduce-abdelfattah-nb201-samsung", "reproduce-swap"])
 def test_missing_data_stops_with_download_instructions(target, tmp_path):
     p = subprocess.run(["make", "-s", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
                        cwd=REPO, capture_output=True, text=True)

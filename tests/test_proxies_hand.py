@@ -249,3 +249,22 @@ def test_vote_stores_nothing_and_requires_its_inputs():
     assert list(res) == ["synflow", "jacov", "snip"]
     assert all(math.isfinite(r.score) for r in res.values())
     assert math.isnan(compute_one("vote", relu_sum_net, ctx).score)
+
+
+@pytest.mark.parametrize("n", [1, 3, 16, 20, 24, 30])
+def test_swap_count_matches_the_reference_unique(n):
+    """The block-wise bit codes count exactly what SWAP's reference counts,
+    ``torch.unique(sign(cat(blocks, 1)).t(), dim=0).size(0)``: post-ReLU blocks of several shapes (with
+    neurons repeated across blocks, and an empty block), and a block with negative values (general path)."""
+    from zcbench.proxies.swap import count_patterns
+
+    g = torch.Generator().manual_seed(n)
+    blocks = [torch.relu(torch.randn(n, c, h, h, generator=g)) for c, h in ((2, 3), (4, 2), (1, 5))]
+    blocks.append(blocks[0][:, :1].clone())  # the same neurons again: no new pattern
+    blocks.append(torch.zeros(n, 0))
+    ref = lambda bs: torch.unique(torch.sign(torch.cat([b.reshape(n, -1) for b in bs], 1)).t(), dim=0).size(0)
+    assert count_patterns(blocks) == ref(blocks)
+    signed = blocks[:2] + [torch.randn(n, 7, generator=g)]
+    assert count_patterns(signed) == ref(signed)
+    with pytest.raises(FloatingPointError):
+        count_patterns([torch.full((n, 2), float("nan"))])

@@ -304,3 +304,19 @@ def test_real_naslib_nb201_signed_rho_near_published(shared_data):
     assert row(tab, "cifar10", "synflow")["spearman"] == pytest.approx(0.737, abs=0.06)
     assert row(tab, "cifar10", "jacov")["spearman"] == pytest.approx(0.747, abs=0.06)
     assert row(tab, "cifar10", "plain")["spearman"] == pytest.approx(-0.167, abs=0.06)
+
+
+def test_samsung_network_rows_compare_with_the_same_published_cells():
+    """Scores of ``--variant samsung`` (space ``nb201[samsung]``) are compared with Table 1 and vote in
+    their own rows; the official network's rows stay separate."""
+    f = mini_frame()
+    f.loc[f["dataset"] == "cifar100", "space"] = "nb201[samsung]"
+    cmp = rep.compare_paper(f, rep.load_paper("abdelfattah2021"), tables=["nb201-samsung-table1", "nb201-samsung-vote", "nb201-table1"])
+    sam = cmp[(cmp["space"] == "nb201[samsung]") & (cmp["dataset"] == "cifar100")]
+    syn = sam[sam["proxy"] == "synflow"].iloc[0]
+    block = f[f["dataset"] == "cifar100"]
+    assert syn["status"] == "ok" and syn["paper"] == 0.763
+    assert syn["ours"] == pytest.approx(abs(stats.spearman(block["synflow"], block["test_accuracy"])))
+    assert sam[sam["proxy"] == "vote"].iloc[0]["status"] == "ok"
+    official = cmp[(cmp["space"] == "nb201") & (cmp["dataset"] == "cifar100")]
+    assert official["status"].str.startswith("missing").all()  # cifar100 rows are all samsung here

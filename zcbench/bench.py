@@ -1,6 +1,7 @@
 """``zcbench bench``: how much the shared passes save, measured on this machine.
 
-For each architecture the chosen proxies are computed twice from the same seeded network and minibatch:
+For each architecture the chosen proxies are computed twice from the same seeded network and minibatch
+(after one untimed warm-up pass on the first architecture):
 the plain loop (``compute_one`` per proxy, a fresh network each, as the reference code does) and
 ``compute_scores`` (shared passes). The table gives each proxy's mean seconds per architecture in both,
 the totals and their ratio, and whether every score is identical (NaN = NaN).
@@ -34,6 +35,22 @@ class BenchResult:
     shared_total: float = 0.0
     mismatches: list[str] = field(default_factory=list)
 
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """The shared passes that ran (``_shared.GROUPS``, ≥ 2 members chosen) and the rest, computed
+        alone: where the time goes, and why the total ratio is bounded by the groups' ratios."""
+        from .proxies._shared import GROUPS
+
+        out, grouped = [], set()
+        for i, (members, _) in enumerate(GROUPS, 1):
+            chosen = [p for p in self.proxies if p in members]
+            if len(chosen) >= 2:
+                out.append((f"[pass {i}]", chosen))
+                grouped.update(chosen)
+        alone = [p for p in self.proxies if p not in grouped]
+        if out and alone:
+            out.append(("[alone]", alone))
+        return out
+
     @property
     def ratio(self) -> float:
         return self.plain_total / self.shared_total if self.shared_total > 0 else math.nan
@@ -47,6 +64,10 @@ class BenchResult:
         for p in self.proxies:
             a, b = self.plain[p] / n, self.shared[p] / n
             lines.append(f"{p:<12} {a:13.3f} {b:14.3f} {a / b if b > 0 else math.nan:7.2f}")
+        for label, members in self.groups():
+            a = sum(self.plain[p] for p in members) / n
+            b = sum(self.shared[p] for p in members) / n
+            lines.append(f"{label:<12} {a:13.3f} {b:14.3f} {a / b if b > 0 else math.nan:7.2f}  ({', '.join(members)})")
         lines.append(
             f"{'ALL':<12} {self.plain_total / n:13.3f} {self.shared_total / n:14.3f} {self.ratio:7.2f}"
         )
@@ -70,8 +91,12 @@ def run_bench(
     archs: Sequence[str] | None = None,
     synthetic: bool = True,
     data_dir: str | None = None,
+    warmup: bool = True,
 ) -> BenchResult:
-    """Time the plain and the shared loop on ``n_archs`` sampled (or the given) architectures."""
+    """Time the plain and the shared loop on ``n_archs`` sampled (or the given) architectures.
+
+    With ``warmup`` the first architecture is computed once, untimed, before either loop is timed, so
+    one-off costs (kernel selection, allocator growth, lazy imports) are charged to neither loop."""
     sp = get_space(space)
     dataset = dataset or sp.datasets[0]
     names = expand_names(select_proxies(proxies))
@@ -81,7 +106,7 @@ def run_bench(
     scorer = ArchScorer(settings)
     chosen = list(archs) if archs else sp.sample(n_archs, seed)
     res = BenchResult(names, len(chosen), device, {p: 0.0 for p in names}, {p: 0.0 for p in names})
-    for arch in chosen:
+    for i, arch in enumerate(chosen):
         aseed = arch_seed(seed, arch)
 
         def make_net() -> torch.nn.Module:
@@ -93,6 +118,8 @@ def run_bench(
             num_classes=scorer.spec.num_classes, loss_fn=sp.loss_fn(dataset), task=scorer.spec.task,
             seed=aseed, device=torch.device(device), options=dict(opts),
         )
+        if warmup and i == 0:
+            compute_scores(names, make_net, ctx)
         t0 = time.perf_counter()
         plain = {p: compute_one(p, make_net, ctx) for p in names}
         res.plain_total += time.perf_counter() - t0

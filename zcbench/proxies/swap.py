@@ -16,6 +16,7 @@ without them is stored as NaN with that reason rather than with invented constan
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -44,19 +45,30 @@ def count_unique_rows(signs: torch.Tensor) -> int:
     return int(torch.unique(codes).numel())
 
 
-def count_patterns(act: torch.Tensor) -> int:
-    """SWAP's count for a (samples × neurons) activation matrix: distinct rows of sign(act)ᵀ.
-    Post-ReLU activations are ≥ 0, so each neuron's pattern is a bit string over the samples; it is
-    coded as an exact float32 integer (≤ 24 samples) and counted. Anything else (negative values, NaN,
-    more samples) goes through :func:`count_unique_rows`."""
-    n = act.shape[0]
-    if 0 < n <= 24 and bool(act.min() >= 0):
-        bits = (act > 0).to(torch.float32)
-        weights = torch.pow(2.0, torch.arange(n, dtype=torch.float32, device=act.device))
-        codes = (weights @ bits).to(torch.int64)
+def count_patterns(parts: Sequence[torch.Tensor]) -> int:
+    """SWAP's count for activation blocks (samples × neurons_i), taken together: the distinct rows of
+    sign(cat(parts, 1))ᵀ (distinct per-neuron patterns). Post-ReLU activations are ≥ 0, so each neuron's
+    pattern is a bit string over the samples, coded block by block as an exact float integer
+    (2^i weights, ≤ 24 samples; no concatenated copy of the activations) and counted. Anything else
+    (negative values, NaN, more samples) goes through :func:`count_unique_rows` on the concatenation."""
+    parts = [p.reshape(p.shape[0], -1) for p in parts]
+    n = parts[0].shape[0]
+    filled = [p for p in parts if p.numel()]
+    if 0 < n <= 24 and filled and all(bool(p.min() >= 0) for p in filled):
+        codes = []
+        for p in filled:
+            s = torch.sign(p)
+            if s.dtype not in (torch.float32, torch.float64):
+                s = s.to(torch.float32)  # half precision cannot hold 2^16 − 1 exactly
+            w = torch.pow(2.0, torch.arange(n, dtype=s.dtype, device=s.device))
+            codes.append((w @ s).to(torch.int64))
+        flat = torch.cat(codes)
         if n <= 16:
-            return int(torch.count_nonzero(torch.bincount(codes)))
-        return int(torch.unique(codes).numel())
+            return int(torch.count_nonzero(torch.bincount(flat)))
+        return int(torch.unique(flat).numel())
+    act = torch.cat(parts, 1)
+    if torch.isnan(act).any():  # torch.sign(NaN) is 0 on some versions: check before taking signs
+        raise FloatingPointError("swap: NaN activations")
     return count_unique_rows(torch.sign(act).t())
 
 
@@ -83,8 +95,7 @@ def swap_counts(net: nn.Module, ctx: ProxyContext) -> list[int]:
                 net(x)
                 if not feats:
                     raise ValueError("swap: the network has no nn.ReLU with a 4-D input")
-                act = torch.cat([f.reshape(x.size(0), -1) for f in feats], 1)
-                counts.append(count_patterns(act))
+                counts.append(count_patterns(feats))
     finally:
         for h in handles:
             h.remove()
