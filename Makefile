@@ -74,7 +74,7 @@ tables = $(call run,zcbench correlate $(R)/results.h5 --protocol $(1) $(2) --for
 plots = $(call run,zcbench plot $(R)/results.h5 --protocol $(1) --out $(R)/figures)
 proxies = $(foreach p,$(1),--proxy $(p))
 
-.PHONY: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb201-samsung reproduce-abdelfattah-nb101 reproduce-suite-zero reproduce-swap reproduce-all
+.PHONY: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb201-samsung reproduce-abdelfattah-search reproduce-abdelfattah-nb101 reproduce-suite-zero reproduce-swap reproduce-all
 
 reproduce-all: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb101 reproduce-suite-zero reproduce-swap
 
@@ -108,6 +108,20 @@ reproduce-abdelfattah-nb201-samsung:
 	$(call compare,abdelfattah2021,--space "nb201[samsung]")
 	$(call tables,abdelfattah2021,--top-k 10)
 	$(call plots,abdelfattah2021)
+	$(finish_env)
+
+# Abdelfattah et al. 2021 search experiment (README Figure 2; notebooks/nas_examples.ipynb settings in
+# configs/search/abdelfattah2021-nb201.yaml): NB201 CIFAR-100, synflow on all 15,625 cells (data-free:
+# only the dump is needed), random search and aging evolution with and without zero-cost warm-up and
+# move proposal, 10 rounds x 300 trained models. The paper tabulates no numbers; compare with the figure.
+reproduce-abdelfattah-search: R = $(REPORTS)/reproduce-abdelfattah-search
+reproduce-abdelfattah-search:
+	@$(start)
+	@$(call need,$(NB201_DUMP),$(GET_NB201))
+	@$(needs_done)
+	$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset cifar100 --proxy synflow --batch-size 64 --seed 42 --device $(DEVICE) --workers $(WORKERS) --out $(R)/results.h5)
+	$(call run,zcbench search $(R)/results.h5 --config abdelfattah2021-nb201 --format markdown --curves $(R)/curves.csv --plot $(R)/figures/search_curves > $(R)/search.md) && cat $(R)/search.md
+	$(call run,zcbench search $(R)/results.h5 --config abdelfattah2021-nb201 --format csv > $(R)/search.csv)
 	$(finish_env)
 
 # Abdelfattah et al. 2021, NB101 row: batch 256, one random batch, default init (nasbench1_pred.py

@@ -31,3 +31,17 @@ def test_missing_data_stops_with_download_instructions(target, tmp_path):
     assert p.returncode != 0
     assert "NAS-Bench-201" in out and "download" in out and "data/README.md" in out
     assert not (tmp_path / "reports" / target / "results.h5").exists()
+
+
+def test_search_target_scores_then_searches(tmp_path):
+    """The search reproduction scores synflow on the dump (data-free: no image set is asked for), then
+    runs ``zcbench search`` with the paper's preset, writing the table, the curves and their plot."""
+    args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"]
+    p = subprocess.run(["make", "-n", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    for cmd in ("zcbench score --space nb201", "--proxy synflow", "zcbench search", "--config abdelfattah2021-nb201",
+                "--curves", "--plot", "environment.txt"):
+        assert cmd in p.stdout, cmd
+    assert "cifar-100-python" not in p.stdout
+    p = subprocess.run(["make", "-s", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)
+    assert p.returncode != 0 and "NAS-Bench-201" in p.stdout + p.stderr

@@ -212,3 +212,28 @@ def make_plots(
     if not written:
         raise UsageError("nothing to plot: no (space, dataset) has proxy scores with accuracies")
     return written
+
+
+def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", title: str = "") -> list[Path]:
+    """Mean incumbent accuracy (± std over rounds, shaded) against trained models, one line per
+    variant — the form of Abdelfattah et al.'s search figure. ``curves`` is
+    :func:`zcbench.search.curves_frame`; ``path``'s suffix picks the format (png or pdf; none: both)."""
+    plt = require_matplotlib()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, block in curves.groupby("variant", sort=False):
+        n = block["n"].to_numpy()
+        mean, std = block[f"mean_{which}"].to_numpy(), block[f"std_{which}"].to_numpy()
+        (line,) = ax.plot(n, mean, label=name, lw=1.4)
+        ax.fill_between(n, mean - std, mean + std, color=line.get_color(), alpha=0.12, lw=0)
+    ax.set_xlabel("trained models")
+    ax.set_ylabel(f"incumbent {which} accuracy (%)")
+    note = "incumbent = best val accuracy so far; mean ± std over rounds"
+    ax.set_title(f"{title}\n{note}" if title else note, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _tight(fig)
+    path = Path(path)
+    fmts = [path.suffix.lstrip(".")] if path.suffix in (".png", ".pdf") else ["png", "pdf"]
+    out = _save(fig, path.with_suffix(""), fmts)
+    plt.close(fig)
+    return out

@@ -87,6 +87,11 @@ class Space(ABC):
         """Every architecture of the space in official order (only for finite spaces)."""
         raise UsageError(f"space {self.name!r} cannot be enumerated without a dump; give --dump or --archs")
 
+    def neighbours(self, arch: str) -> list[str]:
+        """Every architecture one mutation away from ``arch`` (canonical strings, deterministic
+        order, no duplicates, never ``arch``): the move set of ``zcbench search``'s evolution."""
+        raise UsageError(f"space {self.name!r} has no mutation operator; search is not available")
+
     def sample(self, n: int, seed: int) -> list[str]:
         """``n`` distinct architectures drawn uniformly with ``seed`` (default: from ``enumerate``)."""
         archs = self.enumerate()

@@ -223,6 +223,39 @@ class NB101(Space):
     def index_of(self, arch: str) -> int | None:
         return self._by_spec.get(arch)
 
+    def neighbours(self, arch: str) -> list[str]:
+        """The NB101 paper's mutation, applied to the pruned spec of ``arch``: flip one edge of the
+        upper triangle, or change the op of one interior vertex. Each result is pruned and checked
+        as ``parse`` does (invalid ones: disconnected, > 9 edges, are dropped) and deduplicated by
+        module hash, so isomorphic results count once and a result isomorphic to ``arch`` is
+        dropped. Order: edge flips (row-major), then op changes (vertex, then AVAILABLE_OPS order).
+        A vertex pruned away cannot come back in one step, as the pruned spec is all we keep."""
+        pm, pops = validate_spec(*spec_from_string(self.parse(arch)))
+        v = len(pm)
+        cands: list[tuple[list[list[int]], list[str]]] = []
+        for i in range(v):
+            for j in range(i + 1, v):
+                m = [row[:] for row in pm]
+                m[i][j] = 1 - m[i][j]
+                cands.append((m, pops))
+        for k in range(1, v - 1):
+            for op in AVAILABLE_OPS:
+                if op != pops[k]:
+                    cands.append((pm, pops[:k] + [op] + pops[k + 1:]))
+        seen = {_hash_pruned(pm, pops)}
+        out = []
+        for m, o in cands:
+            try:
+                qm, qops = validate_spec(m, o)
+            except ArchError:
+                continue
+            h = _hash_pruned(qm, qops)
+            if h in seen:
+                continue
+            seen.add(h)
+            out.append(self.parse(spec_string(qm, qops)))
+        return out
+
     def enumerate(self) -> list[str]:
         if self._table is None:
             raise UsageError("NB101 has no built-in list of its 423,624 cells: give --dump (or --archs)")

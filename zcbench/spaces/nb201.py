@@ -265,6 +265,20 @@ class NB201(Space):
     def enumerate(self) -> list[str]:
         return list(self._meta) if self._meta is not None else all_arch_strings()
 
+    def neighbours(self, arch: str) -> list[str]:
+        """The 24 cells that differ from ``arch`` in the op of exactly one of the 6 edges (the
+        NB201 mutation of REA / Abdelfattah et al.'s search), edge by edge in string order."""
+        geno = parse_arch_string(arch)
+        out = []
+        for ni, node in enumerate(geno):
+            for ei, (op, src) in enumerate(node):
+                for new in OPS:
+                    if new != op:
+                        g = [list(n) for n in geno]
+                        g[ni][ei] = (new, src)
+                        out.append(format_arch(g))
+        return out
+
     # trained results
     def load_dump(self, path: str | Path, dataset: str, epochs: int | None = None,
                   use_cache: bool = True) -> Benchmark:

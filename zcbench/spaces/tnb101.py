@@ -275,6 +275,19 @@ class TNB101Micro(_TNB101):
     def _all(self) -> list[str]:
         return micro_archs()
 
+    def neighbours(self, arch: str) -> list[str]:
+        """The 18 cells that differ from ``arch`` in the op (0-3) of exactly one of the 6 edges."""
+        m = _MICRO_RE.match(self.parse(arch))
+        assert m is not None  # parse returned a canonical micro string
+        digits = list("".join(m.groups()))
+        out = []
+        for k, d in enumerate(digits):
+            for new in "0123":
+                if new != d:
+                    ds = digits[:k] + [new] + digits[k + 1:]
+                    out.append("64-41414-{}_{}{}_{}{}{}".format(*ds))
+        return out
+
 
 @register_space
 class TNB101Macro(_TNB101):
@@ -300,3 +313,25 @@ class TNB101Macro(_TNB101):
 
     def _all(self) -> list[str]:
         return macro_archs()
+
+    def neighbours(self, arch: str) -> list[str]:
+        """Codes one edit away: one module changed to another type (1-4), one module inserted
+        (length < 6) or one removed (length > 4); only codes ``_macro_ok`` accepts, deduplicated.
+        The move set is symmetric (an insertion is undone by a removal and vice versa)."""
+        m = _MACRO_RE.match(self.parse(arch))
+        assert m is not None
+        code = m.group(1)
+        cands = []
+        for k, d in enumerate(code):  # substitutions
+            cands += [code[:k] + new + code[k + 1:] for new in "1234" if new != d]
+        if len(code) < 6:  # insertions
+            cands += [code[:k] + new + code[k:] for k in range(len(code) + 1) for new in "1234"]
+        if len(code) > 4:  # removals
+            cands += [code[:k] + code[k + 1:] for k in range(len(code))]
+        out: list[str] = []
+        seen = {code}
+        for c in cands:
+            if c not in seen and _macro_ok(c):
+                seen.add(c)
+                out.append(f"64-{c}-basic")
+        return out

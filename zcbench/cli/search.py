@@ -1,0 +1,96 @@
+"""``zcbench search``: option parsing only; the work is in :mod:`zcbench.search`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+from .app import main
+
+DEFAULT_RESULTS = "results/zcbench.h5"
+
+
+def _infer(frame, key: str, given: str | None, **where: str) -> str:
+    block = frame
+    for col, val in where.items():
+        block = block[block[col] == val]
+    have = sorted(set(block[key]))
+    if given:
+        return given
+    if len(have) == 1:
+        return str(have[0])
+    raise UsageError(f"give --{key} (the results file has {', '.join(map(str, have)) or 'no rows'})")
+
+
+@main.command()
+@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@click.option("--config", "config_path", default=None, metavar="FILE|NAME", help="Settings file, or a preset name from configs/search (abdelfattah2021-nb201); options given here override it.")
+@click.option("--space", default=None, help="Space to search (default: the only one in RESULTS).")
+@click.option("--dataset", default=None, help="Dataset (default: the only one of the space in RESULTS).")
+@click.option("--proxy", "proxies", multiple=True, help="Proxy column(s); the first ranks (warm-up, move, proxy-evolution), all feed the predictor.")
+@click.option("--algo", "algos", multiple=True, help="Algorithm(s) or wildcards: random, ae, proxy-evolution, predictor-evolution (default: random, ae).")
+@click.option("--warmup", type=int, default=None, help="Zero-cost warm-up pool size (adds +warmupW variants).")
+@click.option("--move", type=float, default=None, help="Zero-cost move-proposal probability (adds +moveP variants of ae).")
+@click.option("--budget", type=int, default=None, help="Trained models per round (default 300).")
+@click.option("--rounds", type=int, default=None, help="Independent rounds, seeds SEED..SEED+ROUNDS-1 (default 10).")
+@click.option("--seed", type=int, default=None, help="First round's seed (default 0).")
+@click.option("--population", type=int, default=None, help="Evolution population (default 64).")
+@click.option("--sample", type=int, default=None, help="Tournament size (default 10).")
+@click.option("--cycles", type=int, default=None, help="proxy-evolution steps (default 1000).")
+@click.option("--candidates", type=int, default=None, help="predictor-evolution children per step (default 20).")
+@click.option("--min-train", "min_train", type=int, default=None, help="predictor-evolution: plain AE until this many are trained (default 10).")
+@click.option("--baseline", default=None, metavar="NAME", help="Variant every row is compared with (default: the plain twin; random for algorithms without one).")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True)
+@click.option("--curves", "curves_path", default=None, type=click.Path(dir_okay=False), help="Write the mean curves (variant, n, mean/std test and val) as CSV.")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Plot the mean test curves (± std) to this .png/.pdf (no suffix: both); needs matplotlib.")
+@click.option("--digits", type=int, default=2, show_default=True)
+def search(results, config_path, space, dataset, proxies, algos, warmup, move, budget, rounds, seed, population,
+           sample, cycles, candidates, min_train, baseline, fmt, curves_path, plot_path, digits):
+    """Search RESULTS' benchmark with zero-cost proxies and report the speed-up in trained models.
+
+    RESULTS must hold proxy scores and accuracies (a `zcbench score ... --dump` run). Each --algo
+    runs plain and with the zero-cost options given, so one command prints the comparison.
+    """
+    from .. import search as zs
+    from ..report import format_frame
+    from ..spaces import get_space
+    from ..store import load_frame
+
+    cfg = zs.defaults()
+    cfg.update(zs.read_config(config_path))
+    given = {"space": space, "dataset": dataset, "proxy": list(proxies) or None, "algo": list(algos) or None,
+             "warmup": warmup, "move": move, "budget": budget, "rounds": rounds, "seed": seed,
+             "population": population, "sample": sample, "cycles": cycles, "candidates": candidates,
+             "min_train": min_train, "baseline": baseline}
+    cfg.update({k: v for k, v in given.items() if v is not None})
+
+    chosen = zs.ALGORITHMS.select(cfg["algo"])  # unknown names fail before any file is read
+    frame = load_frame(results)  # StoreError for a missing or foreign file
+    if not len(frame):
+        raise UsageError(f"{results}: the results file has no rows")
+    space_name = _infer(frame, "space", cfg["space"])
+    ds = _infer(frame, "dataset", cfg["dataset"], space=space_name)
+    proxy_list = cfg["proxy"]
+    if not proxy_list:
+        raise UsageError("give --proxy (the proxy that ranks architectures, e.g. synflow)")
+    problem = zs.problem_from_frame(frame, get_space(space_name), ds, proxy_list)
+
+    base = zs.SearchSettings(warmup=cfg["warmup"], move=cfg["move"], population=cfg["population"],
+                             sample=cfg["sample"], cycles=cfg["cycles"], candidates=cfg["candidates"],
+                             min_train=cfg["min_train"])
+    variants, baselines = zs.plan_variants(chosen, base, cfg["baseline"])
+    res = zs.run_search(problem, variants, cfg["budget"], cfg["rounds"], cfg["seed"])
+    table = zs.speedup_table(res, baselines)
+    caption = (f"{space_name}/{ds}, proxy {', '.join(proxy_list)}, {len(problem)} architectures in the domain, "
+               f"{cfg['rounds']} rounds (seeds {cfg['seed']}..{cfg['seed'] + cfg['rounds'] - 1}) x {cfg['budget']} "
+               f"trained models. " + table.attrs["caption"])
+    click.echo(format_frame(table, fmt, caption, digits), nl=False)
+    if curves_path:
+        Path(curves_path).parent.mkdir(parents=True, exist_ok=True)
+        zs.curves_frame(res).to_csv(curves_path, index=False, float_format="%.6g")
+    if plot_path:
+        from ..plot import search_curves
+
+        search_curves(zs.curves_frame(res), plot_path, title=caption.split(". ")[0])

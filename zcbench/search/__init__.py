@@ -1,0 +1,20 @@
+"""Zero-cost search: proxies as warm-up, move proposal, zero-shot fitness or predictor features,
+measured in trained models on a results file that holds proxy scores and accuracies.
+
+Data flows one way: results store -> ``load_frame`` -> :class:`SearchProblem` -> algorithms ->
+curves and the speed-up table. No proxy is computed and no dump is read here.
+"""
+
+from __future__ import annotations
+
+from .algorithms import ALGORITHMS, Algorithm, SearchSettings, register_algorithm
+from .config import CONFIG_KEYS, defaults, read_config
+from .problem import SearchProblem, TrainedCounter, problem_from_frame
+from .speedup import (RoundsResult, Variant, curves_frame, default_baseline, first_reach, make_variants,
+                      plan_variants, run_search, speedup_table)
+
+__all__ = [
+    "ALGORITHMS", "Algorithm", "SearchSettings", "register_algorithm", "SearchProblem", "TrainedCounter",
+    "problem_from_frame", "RoundsResult", "Variant", "curves_frame", "default_baseline", "first_reach",
+    "make_variants", "plan_variants", "run_search", "speedup_table", "CONFIG_KEYS", "defaults", "read_config",
+]

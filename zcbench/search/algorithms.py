@@ -1,0 +1,223 @@
+"""Search algorithms over a :class:`SearchProblem`, registered by name (``--algo 'ae*'``).
+
+Each is ``fn(problem, budget, rng, settings) -> TrainedCounter``: it may read accuracies only via
+the counter (so at most ``budget`` distinct trained models) and proxy scores freely (zero cost).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..registry import Registry
+from .encoding import encoder_for
+from .predictor import BaggedRidge, rank_standardise
+from .problem import SearchProblem, TrainedCounter
+
+STALL = 1000  # consecutive already-trained children before a fresh random arch is forced in
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Knobs of all algorithms; each reads the ones it needs (documented in docs/search.md)."""
+
+    warmup: int = 0  # zero-cost warm-up pool size (0 = off)
+    move: float = 0.0  # probability of the zero-cost move proposal (0 = off)
+    population: int = 64
+    sample: int = 10
+    cycles: int = 1000  # proxy-evolution: proxy-only evolution steps
+    candidates: int = 20  # predictor-evolution: children scored by the predictor per step
+    min_train: int = 10  # predictor-evolution: plain AE until this many are trained
+    ridge_alpha: float = 1.0
+    ensemble: int = 5  # bagged ridge models
+
+
+AlgoFn = Callable[[SearchProblem, int, np.random.Generator, SearchSettings], TrainedCounter]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A registered algorithm; ``options`` = the zero-cost options that make twin variants."""
+
+    name: str
+    fn: AlgoFn
+    options: tuple[str, ...] = ()
+    mutates: bool = True
+    summary: str = ""
+
+
+ALGORITHMS: Registry[Algorithm] = Registry("search algorithm")
+
+
+def register_algorithm(name: str, options: tuple[str, ...] = (), mutates: bool = True, summary: str = ""):
+    def deco(fn: AlgoFn) -> AlgoFn:
+        ALGORITHMS.add(name, Algorithm(name, fn, options, mutates, summary))
+        return fn
+
+    return deco
+
+
+# -- shared pieces -------------------------------------------------------------------------------
+def _initial(problem: SearchProblem, rng: np.random.Generator, size: int, warmup: int) -> list[int]:
+    """Initial population: ``size`` random archs, or with warm-up the top ``size`` by proxy of a
+    random pool of ``warmup`` (no training needed to rank the pool)."""
+    n = len(problem)
+    if warmup:
+        return [int(i) for i in problem.by_proxy(rng.choice(n, min(warmup, n), replace=False))[:size]]
+    return [int(i) for i in rng.choice(n, min(size, n), replace=False)]
+
+
+def _tournament(key: np.ndarray, pop: deque, rng: np.random.Generator, sample: int) -> int:
+    """The member of a random ``sample`` of ``pop`` with the largest ``key`` (first on ties)."""
+    members = np.fromiter(pop, dtype=np.int64, count=len(pop))
+    pick = members[rng.choice(len(members), min(sample, len(members)), replace=False)]
+    return int(pick[int(np.argmax(key[pick]))])
+
+
+def _mutate(problem: SearchProblem, counter: TrainedCounter, parent: int, rng: np.random.Generator,
+            move: float) -> int | None:
+    """A random neighbour of ``parent``; with probability ``move`` instead the neighbour with the
+    best proxy among those not trained yet (among all if every one is). None: no neighbour."""
+    nb = problem.neighbours(parent)
+    if not len(nb):
+        return None
+    if move > 0 and rng.random() < move:
+        fresh = nb[[not counter.seen(j) for j in nb]]
+        return int(problem.by_proxy(fresh if len(fresh) else nb)[0])
+    return int(nb[rng.integers(len(nb))])
+
+
+class _Evolution:
+    """Aging-evolution bookkeeping around a counter: population queue and the stall guard."""
+
+    def __init__(self, problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> None:
+        self.problem, self.rng, self.s = problem, rng, s
+        self.counter = TrainedCounter(problem, budget)
+        self.pop: deque = deque()
+        self.stall = 0
+        for i in _initial(problem, rng, s.population, s.warmup):
+            if self.counter.done:
+                break
+            self.add(i)
+
+    def add(self, child: int | None) -> None:
+        """Train ``child`` (free if seen) and age the population; a missing child or a long run of
+        already-trained children is replaced by a fresh random arch so the search cannot stall."""
+        c = self.counter
+        if child is None or (c.seen(child) and self.stall >= STALL):
+            child = c.untrained_random(self.rng)
+            if child is None:
+                return
+        self.stall = self.stall + 1 if c.seen(child) else 0
+        c.train(child)
+        self.pop.append(child)
+        if len(self.pop) > self.s.population:
+            self.pop.popleft()
+
+    def parent(self) -> int:
+        return _tournament(self.problem.val, self.pop, self.rng, self.s.sample)
+
+
+# -- algorithms ----------------------------------------------------------------------------------
+@register_algorithm("random", options=("warmup",), mutates=False,
+                    summary="random search; warm-up trains a proxy-ranked pool first")
+def random_search(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
+    """Uniform sampling without replacement. With ``warmup=W``: draw W archs, train them best
+    proxy first, then go on sampling (Abdelfattah et al. 2021, §5)."""
+    counter = TrainedCounter(problem, budget)
+    if s.warmup:
+        for i in problem.by_proxy(rng.choice(len(problem), min(s.warmup, len(problem)), replace=False)):
+            if counter.done:
+                break
+            counter.train(i)
+    while not counter.done:
+        counter.train(counter.untrained_random(rng))
+    return counter
+
+
+@register_algorithm("ae", options=("warmup", "move"),
+                    summary="aging evolution (Real et al. 2019); warm-up seeds it, move proposes by proxy")
+def aging_evolution(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
+    """Regularised (aging) evolution: tournament of ``sample`` from a population of ``population``
+    by val accuracy, one mutation, oldest removed. ``warmup`` seeds the population with the proxy's
+    top of a pool; ``move=p`` takes the best-proxy neighbour with probability p."""
+    ev = _Evolution(problem, budget, rng, s)
+    while not ev.counter.done:
+        ev.add(_mutate(problem, ev.counter, ev.parent(), rng, s.move))
+    return ev.counter
+
+
+@register_algorithm("proxy-evolution", summary="evolution on the proxy alone, then train the top-k by proxy")
+def proxy_evolution(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
+    """Zero-shot search (SWAP-NAS / Zen-NAS style): ``cycles`` aging-evolution steps whose fitness is
+    the proxy (no training), then the ``budget`` best-proxy archs among all visited are trained,
+    best first. If fewer were visited, random untrained archs fill the budget."""
+    n = len(problem)
+    pop: deque = deque(int(i) for i in rng.choice(n, min(s.population, n), replace=False))
+    visited = dict.fromkeys(pop)  # insertion-ordered set
+    for _ in range(s.cycles):
+        nb = problem.neighbours(_tournament(problem.rank_score, pop, rng, s.sample))
+        child = int(nb[rng.integers(len(nb))]) if len(nb) else int(rng.integers(n))
+        visited[child] = None
+        pop.append(child)
+        pop.popleft()
+    counter = TrainedCounter(problem, budget)
+    for i in problem.by_proxy(list(visited)):
+        if counter.done:
+            break
+        counter.train(i)
+    while not counter.done:
+        counter.train(counter.untrained_random(rng))
+    return counter
+
+
+def _features(problem: SearchProblem) -> Callable[[list[int]], np.ndarray]:
+    """Predictor features of domain ids: the space's encoding (if any) + rank-standardised proxy
+    scores; cached on the problem so rounds share them."""
+    cache = problem.cache.setdefault("predictor-features", {})
+    if "proxy" not in cache:
+        cache["proxy"] = rank_standardise(problem.scores)
+        cache["enc"] = {}
+    enc, proxy, rows = encoder_for(problem.space.name), cache["proxy"], cache["enc"]
+
+    def feats(ids: list[int]) -> np.ndarray:
+        if enc is None:
+            return proxy[ids]
+        for i in ids:
+            if i not in rows:
+                rows[i] = enc(problem.archs[i])
+        return np.hstack([np.vstack([rows[i] for i in ids]), proxy[ids]])
+
+    return feats
+
+
+@register_algorithm("predictor-evolution",
+                    summary="PRE-NAS-style: a ridge predictor on encoding + proxies picks which child to train")
+def predictor_evolution(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
+    """Predictor-assisted aging evolution in the manner of PRE-NAS (Peng et al., GECCO 2022) —
+    PRE-NAS-*style*, not a reproduction: its exact predictor and settings are not known here.
+    Each step mutates ``candidates`` tournament parents; a bagged ridge model fitted on every
+    trained arch (features: one-hot encoding where the space has one + standardised proxy ranks)
+    picks the untrained child with the best predicted val accuracy. Plain AE until ``min_train``."""
+    ev = _Evolution(problem, budget, rng, s)
+    feats = _features(problem)
+    model = BaggedRidge(s.ridge_alpha, s.ensemble)
+    while not ev.counter.done:
+        c = ev.counter
+        if len(c.order) < s.min_train:
+            ev.add(_mutate(problem, c, ev.parent(), rng, 0.0))
+            continue
+        cands: list[int] = []
+        for _ in range(s.candidates):
+            child = _mutate(problem, c, ev.parent(), rng, 0.0)
+            if child is not None and not c.seen(child) and child not in cands:
+                cands.append(child)
+        if not cands:  # every child already trained: an ordinary (free) AE step
+            ev.add(_mutate(problem, c, ev.parent(), rng, 0.0))
+            continue
+        model.fit(feats(c.order), problem.val[c.order], rng)
+        ev.add(cands[int(np.argmax(model.predict(feats(cands))))])
+    return ev.counter

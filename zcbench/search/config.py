@@ -1,0 +1,49 @@
+"""Settings of ``zcbench search``: the keys a config file (``configs/search/*.yaml``) may hold,
+their defaults, and how a file or preset name is read. Every key is documented in docs/search.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+# config key -> (type, default); every key is documented in docs/search.md
+CONFIG_KEYS: dict[str, tuple[type, Any]] = {
+    "space": (str, None), "dataset": (str, None), "proxy": (list, None), "algo": (list, ["random", "ae"]),
+    "warmup": (int, 0), "move": (float, 0.0), "budget": (int, 300), "rounds": (int, 10), "seed": (int, 0),
+    "population": (int, 64), "sample": (int, 10), "cycles": (int, 1000), "candidates": (int, 20),
+    "min_train": (int, 10), "baseline": (str, None),
+}
+
+
+def defaults() -> dict[str, Any]:
+    """Every key with its default (a fresh dict: callers update it)."""
+    return {k: (list(d) if isinstance(d, list) else d) for k, (_, d) in CONFIG_KEYS.items()}
+
+
+def read_config(path: str | None) -> dict[str, Any]:
+    """The YAML settings file: a mapping of CONFIG_KEYS (others are an error, to catch typos)."""
+    if not path:
+        return {}
+    from ..report import _read_yaml, config_dirs  # the configs/ lookup the correlation presets use
+
+    p = Path(path)
+    if not p.is_file() and p.suffix not in (".yaml", ".yml"):  # a preset name: configs/search/NAME.yaml
+        p = next((d / "search" / f"{path}.yaml" for d in config_dirs() if (d / "search" / f"{path}.yaml").is_file()), p)
+    if not p.is_file():
+        raise UsageError(f"search config {path} does not exist")
+    data = _read_yaml(p)
+    data.pop("description", None)
+    data.pop("source", None)
+    bad = sorted(set(data) - set(CONFIG_KEYS))
+    if bad:
+        raise UsageError(f"{path}: unknown key(s) {', '.join(bad)} (known: {', '.join(CONFIG_KEYS)})")
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        typ = CONFIG_KEYS[k][0]
+        try:
+            out[k] = [str(x) for x in (v if isinstance(v, list) else [v])] if typ is list else typ(v)
+        except (TypeError, ValueError):
+            raise UsageError(f"{path}: {k} must be a {typ.__name__}, got {v!r}") from None
+    return out
