@@ -80,35 +80,30 @@ reproduce-all: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb101 reproduce
 
 # Abdelfattah et al. 2021, NB201 Table 1 + vote: batch 64, seed 42, one random batch, default init,
 # all 15,625 architectures, |rho| vs 200-epoch test accuracy (SamsungLabs nasbench2_pred.py defaults).
+# $(call abdelfattah_nb201,SCORE-EXTRA,SPACE): the NB201 Table 1 reproduction on one network.
+define abdelfattah_nb201
+@$(start)
+@$(call need,$(NB201_DUMP),$(GET_NB201))
+@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
+@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
+@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
+@$(needs_done)
+$(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 $(1) --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 64 --seed 42 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
+$(call compare,abdelfattah2021,--space $(2))
+$(call tables,abdelfattah2021,--top-k 10)
+$(call plots,abdelfattah2021)
+$(finish_env)
+endef
+
 reproduce-abdelfattah-nb201: R = $(REPORTS)/reproduce-abdelfattah-nb201
 reproduce-abdelfattah-nb201:
-	@$(start)
-	@$(call need,$(NB201_DUMP),$(GET_NB201))
-	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
-	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
-	@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
-	@$(needs_done)
-	$(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 64 --seed 42 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
-	$(call compare,abdelfattah2021,--space nb201)
-	$(call tables,abdelfattah2021,--top-k 10)
-	$(call plots,abdelfattah2021)
-	$(finish_env)
+	$(call abdelfattah_nb201,,nb201)
 
 # The same cells on the network Samsung actually scored (--variant samsung, stored as nb201[samsung]):
 # every candidate op instantiated on every edge, cell convs with bias, affine-free BN (see README).
 reproduce-abdelfattah-nb201-samsung: R = $(REPORTS)/reproduce-abdelfattah-nb201-samsung
 reproduce-abdelfattah-nb201-samsung:
-	@$(start)
-	@$(call need,$(NB201_DUMP),$(GET_NB201))
-	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
-	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
-	@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
-	@$(needs_done)
-	$(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 --variant samsung --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 64 --seed 42 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
-	$(call compare,abdelfattah2021,--space "nb201[samsung]")
-	$(call tables,abdelfattah2021,--top-k 10)
-	$(call plots,abdelfattah2021)
-	$(finish_env)
+	$(call abdelfattah_nb201,--variant samsung,"nb201[samsung]")
 
 # Abdelfattah et al. 2021 search experiment (README Figure 2; notebooks/nas_examples.ipynb settings in
 # configs/search/abdelfattah2021-nb201.yaml): NB201 CIFAR-100, synflow on all 15,625 cells (data-free:

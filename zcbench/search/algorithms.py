@@ -90,6 +90,18 @@ def _mutate(problem: SearchProblem, counter: TrainedCounter, parent: int, rng: n
     return int(nb[rng.integers(len(nb))])
 
 
+def _train_then_random(problem: SearchProblem, budget: int, first, rng: np.random.Generator) -> TrainedCounter:
+    """Train ``first`` in order until the budget is spent, then uniformly random untrained archs."""
+    counter = TrainedCounter(problem, budget)
+    for i in first:
+        if counter.done:
+            break
+        counter.train(int(i))
+    while not counter.done:
+        counter.train(counter.untrained_random(rng))
+    return counter
+
+
 class _Evolution:
     """Aging-evolution bookkeeping around a counter: population queue and the stall guard."""
 
@@ -127,15 +139,8 @@ class _Evolution:
 def random_search(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
     """Uniform sampling without replacement. With ``warmup=W``: draw W archs, train them best
     proxy first, then go on sampling (Abdelfattah et al. 2021, §5)."""
-    counter = TrainedCounter(problem, budget)
-    if s.warmup:
-        for i in problem.by_proxy(rng.choice(len(problem), min(s.warmup, len(problem)), replace=False)):
-            if counter.done:
-                break
-            counter.train(i)
-    while not counter.done:
-        counter.train(counter.untrained_random(rng))
-    return counter
+    first = problem.by_proxy(rng.choice(len(problem), min(s.warmup, len(problem)), replace=False)) if s.warmup else []
+    return _train_then_random(problem, budget, first, rng)
 
 
 @register_algorithm("ae", options=("warmup", "move"),
@@ -164,14 +169,7 @@ def proxy_evolution(problem: SearchProblem, budget: int, rng: np.random.Generato
         visited[child] = None
         pop.append(child)
         pop.popleft()
-    counter = TrainedCounter(problem, budget)
-    for i in problem.by_proxy(list(visited)):
-        if counter.done:
-            break
-        counter.train(i)
-    while not counter.done:
-        counter.train(counter.untrained_random(rng))
-    return counter
+    return _train_then_random(problem, budget, problem.by_proxy(list(visited)), rng)
 
 
 def _features(problem: SearchProblem) -> Callable[[list[int]], np.ndarray]:
