@@ -161,6 +161,38 @@ def test_counter_counts_distinct_and_enforces_budget(synth):
     assert c.history_test[1] == synth["test"][best]
 
 
+def test_counter_counting_repeats_and_best_test(synth):
+    """With ``count_repeats`` (the notebook's count) a repeated query costs a trained model; the
+    best-test curve is the running maximum of test accuracy, never below the incumbent's."""
+    c = TrainedCounter(synth["perfect"], 3, count_repeats=True)
+    for i in (5, 5, 9):
+        c.train(i)
+    assert c.order == [5, 5, 9] and c.done
+    with pytest.raises(RuntimeError):
+        c.train(5)
+    t = synth["test"]
+    assert c.history_best_test == [t[5], t[5], max(t[5], t[9])]
+    sp = get_space("nb201")
+    tiny = SearchProblem(sp, sp.enumerate()[:3], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [[0.0], [1.0], [2.0]], ["p"])
+    for repeats, want in ((True, {0, 1, 2}), (False, {2})):
+        k = TrainedCounter(tiny, 3, count_repeats=repeats)
+        k.train(0), k.train(1)
+        assert {k.draw(np.random.default_rng(r)) for r in range(50)} == want  # with / without replacement
+    plain = TrainedCounter(synth["perfect"], 40)
+    rng = np.random.default_rng(0)
+    while not plain.done:
+        plain.train(plain.draw(rng))
+    assert np.all(np.array(plain.history_best_test) >= np.array(plain.history_test))
+    assert plain.history_best_test[-1] == max(t[plain.order])
+
+
+def test_notebook_protocol_counts_queries(synth):
+    """AE with the notebook's count re-queries known children, so it trains fewer distinct archs."""
+    s = SearchSettings(population=8, sample=3, move=1.0, count_repeats=True)
+    c = ALGORITHMS.get("ae").fn(synth["perfect"], 60, np.random.default_rng(0), s)
+    assert len(c.order) == 60 and len(set(c.order)) < 60
+
+
 @pytest.mark.parametrize("algo", ALGORITHMS.names())
 def test_every_algorithm_trains_exactly_budget_distinct(synth, algo):
     s = SearchSettings(population=8, sample=3, warmup=50, move=0.5, cycles=30, candidates=5, min_train=5)
@@ -324,6 +356,14 @@ def test_cli_search_table_curves_and_config(results_file, tmp_path):
     assert all(r["baseline"] == "ae" for r in rows)
     for r in rows:
         assert 0 < float(r["final_test"]) < 100
+    res = CliRunner().invoke(_cli(), ["search", str(results_file), *ARGS, "--algo", "ae", "--move", "1",
+                                      "--budget", "15", "--rounds", "2", "--count", "queries", "--report", "best-test",
+                                      "--format", "csv", "--curves", str(curves)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [r["variant"] for r in rows] == ["ae", "ae+move1"] and "final_best_test" in rows[0]
+    cf = pd.read_csv(curves)
+    assert (cf["mean_best_test"] >= cf["mean_test"] - 1e-9).all()
     cfg = tmp_path / "c.yaml"
     cfg.write_text("space: nb201\ndataset: cifar100\nproxy: synflow\nalgo: [random]\nwarmup: 50\n"
                    "budget: 400\nrounds: 2\n")
@@ -349,6 +389,14 @@ def test_cli_bad_inputs_one_line_exit_2(results_file, extra, needle):
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and len(res.stderr.strip().splitlines()) == 1
     assert needle in res.stderr
+
+
+def test_cli_bad_config_value_one_line(results_file, tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("report: oracle\n")
+    res = CliRunner().invoke(_cli(), ["search", str(results_file), *ARGS, "--config", str(cfg)])
+    assert res.exit_code == 2 and "report must be one of incumbent, best-test, val" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_cli_missing_results_file(tmp_path):

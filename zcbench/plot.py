@@ -217,7 +217,8 @@ def make_plots(
 def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", title: str = "") -> list[Path]:
     """Mean incumbent accuracy (± std over rounds, shaded) against trained models, one line per
     variant — the form of Abdelfattah et al.'s search figure. ``curves`` is
-    :func:`zcbench.search.curves_frame`; ``path``'s suffix picks the format (png or pdf; none: both)."""
+    :func:`zcbench.search.curves_frame`; ``which`` is ``test``, ``val`` or ``best_test``; ``path``'s
+    suffix picks the format (png or pdf; none: both)."""
     plt = require_matplotlib()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for name, block in curves.groupby("variant", sort=False):
@@ -226,8 +227,11 @@ def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", t
         (line,) = ax.plot(n, mean, label=name, lw=1.4)
         ax.fill_between(n, mean - std, mean + std, color=line.get_color(), alpha=0.12, lw=0)
     ax.set_xlabel("trained models")
-    ax.set_ylabel(f"incumbent {which} accuracy (%)")
-    note = "incumbent = best val accuracy so far; mean ± std over rounds"
+    label = {"test": "incumbent test accuracy (%)", "val": "incumbent val accuracy (%)",
+             "best_test": "best test accuracy so far (%)"}[which]
+    ax.set_ylabel(label)
+    note = ("best test accuracy among the trained models" if which == "best_test"
+            else "incumbent = best val accuracy so far") + "; mean ± std over rounds"
     ax.set_title(f"{title}\n{note}" if title else note, fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -42,12 +42,14 @@ def _infer(frame, key: str, given: str | None, **where: str) -> str:
 @click.option("--candidates", type=int, default=None, help="predictor-evolution children per step (default 20).")
 @click.option("--min-train", "min_train", type=int, default=None, help="predictor-evolution: plain AE until this many are trained (default 10).")
 @click.option("--baseline", default=None, metavar="NAME", help="Variant every row is compared with (default: the plain twin; random for algorithms without one).")
+@click.option("--count", type=click.Choice(["distinct", "queries"]), default=None, help="A trained model is a new architecture (distinct, default) or any benchmark query, repeats included (queries: the notebook's count).")
+@click.option("--report", type=click.Choice(["incumbent", "best-test", "val"]), default=None, help="Curve reported: test accuracy of the val-chosen incumbent (default), the best test accuracy trained so far (best-test: the notebook's figure), or the incumbent's val accuracy.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True)
 @click.option("--curves", "curves_path", default=None, type=click.Path(dir_okay=False), help="Write the mean curves (variant, n, mean/std test and val) as CSV.")
 @click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Plot the mean test curves (± std) to this .png/.pdf (no suffix: both); needs matplotlib.")
 @click.option("--digits", type=int, default=2, show_default=True)
 def search(results, config_path, space, dataset, proxies, algos, warmup, move, budget, rounds, seed, population,
-           sample, cycles, candidates, min_train, baseline, fmt, curves_path, plot_path, digits):
+           sample, cycles, candidates, min_train, baseline, count, report, fmt, curves_path, plot_path, digits):
     """Search RESULTS' benchmark with zero-cost proxies and report the speed-up in trained models.
 
     RESULTS must hold proxy scores and accuracies (a `zcbench score ... --dump` run). Each --algo
@@ -63,9 +65,10 @@ def search(results, config_path, space, dataset, proxies, algos, warmup, move, b
     given = {"space": space, "dataset": dataset, "proxy": list(proxies) or None, "algo": list(algos) or None,
              "warmup": warmup, "move": move, "budget": budget, "rounds": rounds, "seed": seed,
              "population": population, "sample": sample, "cycles": cycles, "candidates": candidates,
-             "min_train": min_train, "baseline": baseline}
+             "min_train": min_train, "baseline": baseline, "count": count, "report": report}
     cfg.update({k: v for k, v in given.items() if v is not None})
 
+    zs.check_choices(cfg)
     chosen = zs.ALGORITHMS.select(cfg["algo"])  # unknown names fail before any file is read
     frame = load_frame(results)  # StoreError for a missing or foreign file
     if not len(frame):
@@ -79,10 +82,11 @@ def search(results, config_path, space, dataset, proxies, algos, warmup, move, b
 
     base = zs.SearchSettings(warmup=cfg["warmup"], move=cfg["move"], population=cfg["population"],
                              sample=cfg["sample"], cycles=cfg["cycles"], candidates=cfg["candidates"],
-                             min_train=cfg["min_train"])
+                             min_train=cfg["min_train"], count_repeats=cfg["count"] == "queries")
     variants, baselines = zs.plan_variants(chosen, base, cfg["baseline"])
     res = zs.run_search(problem, variants, cfg["budget"], cfg["rounds"], cfg["seed"])
-    table = zs.speedup_table(res, baselines)
+    which = zs.REPORTS[cfg["report"]]
+    table = zs.speedup_table(res, baselines, which)
     caption = (f"{space_name}/{ds}, proxy {', '.join(proxy_list)}, {len(problem)} architectures in the domain, "
                f"{cfg['rounds']} rounds (seeds {cfg['seed']}..{cfg['seed'] + cfg['rounds'] - 1}) x {cfg['budget']} "
                f"trained models. " + table.attrs["caption"])
@@ -93,4 +97,4 @@ def search(results, config_path, space, dataset, proxies, algos, warmup, move, b
     if plot_path:
         from ..plot import search_curves
 
-        search_curves(zs.curves_frame(res), plot_path, title=caption.split(". ")[0])
+        search_curves(zs.curves_frame(res), plot_path, which, title=caption.split(". ")[0])

@@ -33,6 +33,7 @@ class SearchSettings:
     min_train: int = 10  # predictor-evolution: plain AE until this many are trained
     ridge_alpha: float = 1.0
     ensemble: int = 5  # bagged ridge models
+    count_repeats: bool = False  # every query is a trained model, repeats included (the notebook's count)
 
 
 AlgoFn = Callable[[SearchProblem, int, np.random.Generator, SearchSettings], TrainedCounter]
@@ -80,25 +81,27 @@ def _tournament(key: np.ndarray, pop: deque, rng: np.random.Generator, sample: i
 def _mutate(problem: SearchProblem, counter: TrainedCounter, parent: int, rng: np.random.Generator,
             move: float) -> int | None:
     """A random neighbour of ``parent``; with probability ``move`` instead the neighbour with the
-    best proxy among those not trained yet (among all if every one is). None: no neighbour."""
+    best proxy among those not trained yet (among all if every one is, or — when repeats count, as
+    in the notebook — among all). None: no neighbour."""
     nb = problem.neighbours(parent)
     if not len(nb):
         return None
     if move > 0 and rng.random() < move:
-        fresh = nb[[not counter.seen(j) for j in nb]]
+        fresh = nb if counter.count_repeats else nb[[not counter.seen(j) for j in nb]]
         return int(problem.by_proxy(fresh if len(fresh) else nb)[0])
     return int(nb[rng.integers(len(nb))])
 
 
-def _train_then_random(problem: SearchProblem, budget: int, first, rng: np.random.Generator) -> TrainedCounter:
-    """Train ``first`` in order until the budget is spent, then uniformly random untrained archs."""
-    counter = TrainedCounter(problem, budget)
+def _train_then_random(problem: SearchProblem, budget: int, first, rng: np.random.Generator,
+                       s: SearchSettings) -> TrainedCounter:
+    """Train ``first`` in order until the budget is spent, then random archs (``TrainedCounter.draw``)."""
+    counter = TrainedCounter(problem, budget, s.count_repeats)
     for i in first:
         if counter.done:
             break
         counter.train(int(i))
     while not counter.done:
-        counter.train(counter.untrained_random(rng))
+        counter.train(counter.draw(rng))
     return counter
 
 
@@ -107,7 +110,7 @@ class _Evolution:
 
     def __init__(self, problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> None:
         self.problem, self.rng, self.s = problem, rng, s
-        self.counter = TrainedCounter(problem, budget)
+        self.counter = TrainedCounter(problem, budget, s.count_repeats)
         self.pop: deque = deque()
         self.stall = 0
         for i in _initial(problem, rng, s.population, s.warmup):
@@ -120,7 +123,7 @@ class _Evolution:
         already-trained children is replaced by a fresh random arch so the search cannot stall."""
         c = self.counter
         if child is None or (c.seen(child) and self.stall >= STALL):
-            child = c.untrained_random(self.rng)
+            child = c.draw(self.rng)
             if child is None:
                 return
         self.stall = self.stall + 1 if c.seen(child) else 0
@@ -140,7 +143,7 @@ def random_search(problem: SearchProblem, budget: int, rng: np.random.Generator,
     """Uniform sampling without replacement. With ``warmup=W``: draw W archs, train them best
     proxy first, then go on sampling (Abdelfattah et al. 2021, §5)."""
     first = problem.by_proxy(rng.choice(len(problem), min(s.warmup, len(problem)), replace=False)) if s.warmup else []
-    return _train_then_random(problem, budget, first, rng)
+    return _train_then_random(problem, budget, first, rng, s)
 
 
 @register_algorithm("ae", options=("warmup", "move"),
@@ -169,7 +172,7 @@ def proxy_evolution(problem: SearchProblem, budget: int, rng: np.random.Generato
         visited[child] = None
         pop.append(child)
         pop.popleft()
-    return _train_then_random(problem, budget, problem.by_proxy(list(visited)), rng)
+    return _train_then_random(problem, budget, problem.by_proxy(list(visited)), rng, s)
 
 
 def _features(problem: SearchProblem) -> Callable[[list[int]], np.ndarray]:

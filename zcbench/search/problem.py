@@ -101,19 +101,28 @@ class SearchProblem:
 
 
 class TrainedCounter:
-    """Counts distinct trained architectures against a budget and keeps the incumbent history.
+    """Counts trained architectures against a budget and keeps the incumbent history.
+
+    By default a trained model is a *distinct* architecture (reading a seen one again is free).
+    With ``count_repeats`` every query counts, repeats included, as in Abdelfattah et al.'s
+    notebook (``nas_examples.ipynb``), where random search samples with replacement and every
+    evolution child is "trained" even when it was seen before.
 
     ``history_val[n-1]`` / ``history_test[n-1]``: validation / test accuracy of the incumbent after
-    ``n`` trained models; the incumbent is the trained arch with the best validation accuracy."""
+    ``n`` trained models; the incumbent is the trained arch with the best validation accuracy.
+    ``history_best_test[n-1]``: the best test accuracy among the first ``n`` (the notebook's curve:
+    an oracle number no practitioner could pick, reported for comparison with its figure)."""
 
-    def __init__(self, problem: SearchProblem, budget: int) -> None:
+    def __init__(self, problem: SearchProblem, budget: int, count_repeats: bool = False) -> None:
         self.problem = problem
         self.budget = int(budget)
+        self.count_repeats = bool(count_repeats)
         self.trained: dict[int, float] = {}
         self.order: list[int] = []
         self.best: int | None = None
         self.history_val: list[float] = []
         self.history_test: list[float] = []
+        self.history_best_test: list[float] = []
 
     @property
     def done(self) -> bool:
@@ -126,7 +135,7 @@ class TrainedCounter:
         """Validation accuracy of domain id ``i``; counts it when new. Training past the budget
         is a bug in the algorithm, so it raises."""
         i = int(i)
-        if i in self.trained:
+        if i in self.trained and not self.count_repeats:
             return self.trained[i]
         if self.done:
             raise RuntimeError("search algorithm trained past its budget")
@@ -137,7 +146,17 @@ class TrainedCounter:
             self.best = i
         self.history_val.append(float(self.problem.val[self.best]))
         self.history_test.append(float(self.problem.test[self.best]))
+        t = float(self.problem.test[i])
+        prev = self.history_best_test[-1] if self.history_best_test else -np.inf
+        self.history_best_test.append(t if t > prev else prev)
         return v
+
+    def draw(self, rng: np.random.Generator) -> int | None:
+        """The next random architecture: uniform over the untrained ones, or — when repeats count —
+        uniform over the whole domain (sampling with replacement, as the notebook does)."""
+        if self.count_repeats:
+            return int(rng.integers(len(self.problem)))
+        return self.untrained_random(rng)
 
     def untrained_random(self, rng: np.random.Generator) -> int | None:
         """A uniformly drawn domain id not trained yet (None when all are)."""
