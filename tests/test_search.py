@@ -74,15 +74,20 @@ def test_nb101_neighbours_by_hand():
     conv3, conv1, pool = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
     spec = lambda m, o: json.dumps({"matrix": m, "ops": o}, separators=(",", ":"))  # noqa: E731
     chain = spec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", conv3, "output"])
-    # edge flips: drop 0->1 or 1->2 disconnect (invalid); add 0->2 (new) -> 1; ops: 2 -> 3 in all
+    # edge flips: drop 0->1 or 1->2 disconnect (invalid); add 0->2 (new) -> 1; ops: 2.
+    # a new vertex X fed by an earlier and feeding a later one: in->X->conv, in->X->out (placed before
+    # or after conv: one graph up to isomorphism), conv->X->out: 3 shapes x 3 ops = 9; removing conv
+    # disconnects. 1 + 2 + 9 = 12
     nb = sp.neighbours(chain)
-    assert len(nb) == 3
+    assert len(nb) == 12 and sum(len(json.loads(n)["ops"]) == 4 for n in nb) == 9
     assert spec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", conv3, "output"]) in nb
+    assert spec([[0, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", conv3, pool, "output"]) in nb
     skip = spec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", conv3, "output"])
     # drop 0->1 and drop 1->2 both prune the conv vertex (same graph: input->output, counted once),
-    # drop 0->2 gives the chain; ops: 2 -> 4
+    # drop 0->2 gives the chain; ops: 2; new vertex: the same 3 shapes x 3 ops = 9; removing conv
+    # gives input->output again. 2 + 2 + 9 = 13
     nb = sp.neighbours(skip)
-    assert len(nb) == 4 and len(set(nb)) == 4 and skip not in nb
+    assert len(nb) == 13 and len(set(nb)) == 13 and skip not in nb
     assert chain in nb and spec([[0, 1], [0, 0]], ["input", "output"]) in nb
     for n in nb:
         assert sp.parse(n) == n
@@ -96,6 +101,29 @@ def test_nb101_neighbours_by_hand():
         pm = json.loads(n)["matrix"]
         assert sp.parse(n) == n and sum(map(sum, pm)) <= 9 and n != big
     assert len(set(nb)) == len(nb) and len(nb) >= 10  # 5 interior vertices x 2 ops alone give 10
+    assert all(len(json.loads(n)["ops"]) <= 7 for n in nb)  # no vertex can be added to a 7-vertex cell
+
+
+def test_nb101_moves_reach_larger_cells():
+    """From a 3-vertex chain, repeated single moves reach every cell size up to 7 vertices (the pruned
+    spec alone could never grow without the vertex moves)."""
+    sp = get_space("nb101")
+    start = json.dumps({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", "output"]},
+                       separators=(",", ":"))
+    size = lambda a: len(json.loads(a)["ops"])  # noqa: E731
+    edges = lambda a: sum(map(sum, json.loads(a)["matrix"]))  # noqa: E731
+    path = [start]
+    while size(path[-1]) < 7 and len(path) < 12:
+        nb = sp.neighbours(path[-1])
+        grow = [n for n in nb if size(n) == size(path[-1]) + 1]  # a vertex with 2 new edges
+        # ... fewest edges first; at the 9-edge limit, first drop an edge keeping the size
+        step = min(grow, key=edges) if grow and edges(path[-1]) <= 7 else \
+            min((n for n in nb if size(n) == size(path[-1])), key=edges)
+        path.append(step)
+    assert size(path[-1]) == 7 and len(path) <= 12
+    for a, b in zip(path, path[1:]):
+        if size(b) == size(a) + 1:  # a vertex addition is undone by removing that vertex
+            assert a in sp.neighbours(b)
 
 
 def test_nb101_problem_finds_isomorphic_spellings():

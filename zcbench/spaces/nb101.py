@@ -224,12 +224,15 @@ class NB101(Space):
         return self._by_spec.get(arch)
 
     def neighbours(self, arch: str) -> list[str]:
-        """The NB101 paper's mutation, applied to the pruned spec of ``arch``: flip one edge of the
-        upper triangle, or change the op of one interior vertex. Each result is pruned and checked
-        as ``parse`` does (invalid ones: disconnected, > 9 edges, are dropped) and deduplicated by
-        module hash, so isomorphic results count once and a result isomorphic to ``arch`` is
-        dropped. Order: edge flips (row-major), then op changes (vertex, then AVAILABLE_OPS order).
-        A vertex pruned away cannot come back in one step, as the pruned spec is all we keep."""
+        """One change away from the pruned spec of ``arch``: the NB101 paper's mutation (flip one
+        edge of the upper triangle, or change the op of one interior vertex), plus adding one vertex
+        (any op, one edge in from an earlier vertex, one edge out to a later one) and removing one
+        interior vertex with its edges. The vertex moves stand in for the dangling vertices that the
+        paper's 7-vertex genome keeps but a pruned spec drops: without them a search could never
+        reach a larger cell than it started from. Each result is pruned and checked as ``parse``
+        does (disconnected, > 7 vertices or > 9 edges: dropped) and deduplicated by module hash, so
+        isomorphic results count once and one isomorphic to ``arch`` is dropped. Order: edge flips
+        (row-major), op changes, vertex additions, vertex removals."""
         pm, pops = validate_spec(*spec_from_string(self.parse(arch)))
         v = len(pm)
         cands: list[tuple[list[list[int]], list[str]]] = []
@@ -242,6 +245,18 @@ class NB101(Space):
             for op in AVAILABLE_OPS:
                 if op != pops[k]:
                     cands.append((pm, pops[:k] + [op] + pops[k + 1:]))
+        if v < MAX_VERTICES:  # a new vertex at position p, fed by i < p, feeding old vertex j >= p
+            for p in range(1, v):
+                grown = [row[:p] + [0] + row[p:] for row in pm]
+                grown.insert(p, [0] * (v + 1))
+                for i in range(p):
+                    for j in range(p, v):
+                        m = [row[:] for row in grown]
+                        m[i][p] = m[p][j + 1] = 1
+                        cands += [(m, pops[:p] + [op] + pops[p:]) for op in AVAILABLE_OPS]
+        for k in range(1, v - 1):  # remove interior vertex k
+            keep = [r for r in range(v) if r != k]
+            cands.append(([[pm[r][c] for c in keep] for r in keep], [pops[r] for r in keep]))
         seen = {_hash_pruned(pm, pops)}
         out = []
         for m, o in cands:
