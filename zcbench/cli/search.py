@@ -45,8 +45,8 @@ def _infer(frame, key: str, given: str | None, **where: str) -> str:
 @click.option("--count", type=click.Choice(["distinct", "queries"]), default=None, help="A trained model is a new architecture (distinct, default) or any benchmark query, repeats included (queries: the notebook's count).")
 @click.option("--report", type=click.Choice(["incumbent", "best-test", "val"]), default=None, help="Curve reported: test accuracy of the val-chosen incumbent (default), the best test accuracy trained so far (best-test: the notebook's figure), or the incumbent's val accuracy.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True)
-@click.option("--curves", "curves_path", default=None, type=click.Path(dir_okay=False), help="Write the mean curves (variant, n, mean/std test and val) as CSV.")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Plot the mean test curves (± std) to this .png/.pdf (no suffix: both); needs matplotlib.")
+@click.option("--curves", "curves_path", default=None, type=click.Path(dir_okay=False), help="Write the mean curves (variant, n, mean/std of incumbent test and val and of best test) as CSV.")
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Plot the reported mean curves (± std, see --report) to this .png/.pdf (no suffix: both); needs matplotlib.")
 @click.option("--digits", type=int, default=2, show_default=True)
 def search(results, config_path, space, dataset, proxies, algos, warmup, move, budget, rounds, seed, population,
            sample, cycles, candidates, min_train, baseline, count, report, fmt, curves_path, plot_path, digits):
