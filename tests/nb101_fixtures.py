@@ -49,22 +49,39 @@ def params_single_conv3() -> int:
 def params_two_branches() -> int:
     """V=4, input→{conv1x1, conv3x3}→output: output split in two halves c=out/2, each branch
     gets its own projection in→c."""
-    return STEM + HEAD + sum(2 * conv_bn(i, o // 2, 1) + conv_bn(o // 2, o // 2, 1) + conv_bn(o // 2, o // 2, 3)
-                             for i, o in MODULE_IO)
+    return (
+        STEM
+        + HEAD
+        + sum(2 * conv_bn(i, o // 2, 1) + conv_bn(o // 2, o // 2, 1) + conv_bn(o // 2, o // 2, 3) for i, o in MODULE_IO)
+    )
 
 
 # Specs as they are stored in the official dump (already pruned), with trainable_parameters.
 SPECS: list[dict] = [
     {  # first graph of the official file; hash and params published (e.g. NNI / NASLib tests)
-        "matrix": [[0, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 1, 0],
-                   [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+        "matrix": [
+            [0, 1, 0, 0, 1, 1, 0],
+            [0, 0, 1, 0, 0, 0, 0],
+            [0, 0, 0, 1, 0, 0, 1],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
         "ops": ["input", CONV3, POOL, CONV3, CONV3, CONV1, "output"],
         "params": 8555530,
         "hash": "00005c142e6f48ac74fdcf73e3439874",
     },
     {  # the nasbench README "Inception-like" query, as the dump stores it (README output)
-        "matrix": [[0, 1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1],
-                   [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+        "matrix": [
+            [0, 1, 1, 1, 1, 0, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
         "ops": ["input", CONV3, CONV1, POOL, CONV3, CONV3, "output"],
         "params": 2694282,
         "hash": "28cfc7874f6d200472e1a9dcd8650aa0",
@@ -79,8 +96,15 @@ SPECS: list[dict] = [
 ]
 # The README query itself: an isomorphic spelling of SPECS[1] (vertices in another order).
 INCEPTION_QUERY = {
-    "matrix": [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
-               [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
+    "matrix": [
+        [0, 1, 1, 1, 0, 1, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 0],
+    ],
     "ops": ["input", CONV1, CONV3, CONV3, CONV3, POOL, "output"],
 }
 
@@ -94,6 +118,7 @@ def spec_hash(spec: dict) -> str:
 
 
 # -- independent encoders --------------------------------------------------------------------
+
 
 def crc32c_bitwise(data: bytes) -> int:
     crc = 0xFFFFFFFF
@@ -110,7 +135,12 @@ def masked(crc: int) -> int:
 
 def frame(data: bytes) -> bytes:
     length = struct.pack("<Q", len(data))
-    return length + struct.pack("<I", masked(crc32c_bitwise(length))) + data + struct.pack("<I", masked(crc32c_bitwise(data)))
+    return (
+        length
+        + struct.pack("<I", masked(crc32c_bitwise(length)))
+        + data
+        + struct.pack("<I", masked(crc32c_bitwise(data)))
+    )
 
 
 def varint(n: int) -> bytes:
@@ -149,6 +179,7 @@ def encode_model_metrics(evals: list[dict], trainable_parameters: int, total_tim
 
 # -- runs and dumps --------------------------------------------------------------------------
 
+
 def make_runs(epochs_list: tuple[int, ...] = (108,), seed: int = 0, specs: list[dict] = SPECS) -> dict:
     """``{hash: {epochs: [3 runs]}}``; a run maps ``halfway_*``/``final_*`` names to values."""
     rng = random.Random(seed)
@@ -173,12 +204,24 @@ def make_runs(epochs_list: tuple[int, ...] = (108,), seed: int = 0, specs: list[
 def row_payload(spec: dict, epochs: int, run: dict) -> bytes:
     v = len(spec["ops"])
     evals = [
-        {"current_epoch": 0.0, "training_time": 0.0, "train_accuracy": 0.1, "validation_accuracy": 0.1,
-         "test_accuracy": 0.1, "checkpoint_path": "gs://bucket/model.ckpt-0"},
-        {"current_epoch": epochs / 2, **{k: run[f"halfway_{k}"] for k in RUN_KEYS},
-         "checkpoint_path": "gs://bucket/model.ckpt-half"},
-        {"current_epoch": float(epochs), **{k: run[f"final_{k}"] for k in RUN_KEYS},
-         "checkpoint_path": "gs://bucket/model.ckpt-final"},
+        {
+            "current_epoch": 0.0,
+            "training_time": 0.0,
+            "train_accuracy": 0.1,
+            "validation_accuracy": 0.1,
+            "test_accuracy": 0.1,
+            "checkpoint_path": "gs://bucket/model.ckpt-0",
+        },
+        {
+            "current_epoch": epochs / 2,
+            **{k: run[f"halfway_{k}"] for k in RUN_KEYS},
+            "checkpoint_path": "gs://bucket/model.ckpt-half",
+        },
+        {
+            "current_epoch": float(epochs),
+            **{k: run[f"final_{k}"] for k in RUN_KEYS},
+            "checkpoint_path": "gs://bucket/model.ckpt-final",
+        },
     ]
     metrics = encode_model_metrics(evals, spec["params"], run["final_training_time"] + 1.0)
     row = [

@@ -7,13 +7,13 @@ import io
 import json
 import math
 
-import pandas as pd
-import pytest
-from click.testing import CliRunner
-
 import nb101_fixtures as NB101
 import nb201_fixtures as NB201
+import pandas as pd
+import pytest
 import tnb101_fixtures as TNB
+from click.testing import CliRunner
+
 from zcbench.cli import main
 from zcbench.spaces.darts_genotype import format_genotype, sample_genotypes
 
@@ -39,9 +39,31 @@ def _dump(space: str, d):
 def test_score_export_correlate_every_space(space, tmp_path):
     dump, dataset, n = _dump(space, tmp_path)
     out = tmp_path / "r.h5"
-    args = ["score", "--space", space, "--dump", str(dump), "--dataset", dataset, "--proxy", "params",
-            "--proxy", "flops", "--proxy", "synflow", "--proxy", "snip", "--synthetic", "--batch-size", "2",
-            "--limit", str(n), "--out", str(out), "--quiet"]
+    args = [
+        "score",
+        "--space",
+        space,
+        "--dump",
+        str(dump),
+        "--dataset",
+        dataset,
+        "--proxy",
+        "params",
+        "--proxy",
+        "flops",
+        "--proxy",
+        "synflow",
+        "--proxy",
+        "snip",
+        "--synthetic",
+        "--batch-size",
+        "2",
+        "--limit",
+        str(n),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output + res.stderr
     df = pd.read_csv(io.StringIO(CliRunner().invoke(main, ["export", str(out)]).output))

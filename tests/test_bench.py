@@ -29,8 +29,10 @@ def test_bench_scores_identical_and_groups_listed():
 
 
 def test_bench_cli_prints_the_ratio_table():
-    out = CliRunner().invoke(main, ["bench", "--archs", "1", "--batch-size", "4", "--proxy", "params",
-                                    "--proxy", "synflow", "--threads", "1"])
+    out = CliRunner().invoke(
+        main,
+        ["bench", "--archs", "1", "--batch-size", "4", "--proxy", "params", "--proxy", "synflow", "--threads", "1"],
+    )
     assert out.exit_code == 0, out.output
     assert "plain s/arch" in out.output and "ALL" in out.output and "scores identical: yes" in out.output
     bad = CliRunner().invoke(main, ["bench", "--archs", "1", "--proxy", "nothing*"])

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import h5py
+import nb201_fixtures as F
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import nb201_fixtures as F
 from zcbench.cli import main
 
 IDX = [0, 5, 100, 2000, 15624]
@@ -41,20 +41,58 @@ def one_line_error(res):
 
 def test_score_export_correlate(dump, tmp_path):
     out = tmp_path / "r.h5"
-    res = run("score", "--space", "nb201", "--dump", dump, "--dataset", "cifar100", "--proxy", "params",
-              "--proxy", "synflow", "--out", out, "--quiet")
+    res = run(
+        "score",
+        "--space",
+        "nb201",
+        "--dump",
+        dump,
+        "--dataset",
+        "cifar100",
+        "--proxy",
+        "params",
+        "--proxy",
+        "synflow",
+        "--out",
+        out,
+        "--quiet",
+    )
     assert "scored 5 architectures" in res.output
     csv = run("export", out).output
     df = pd.read_csv(__import__("io").StringIO(csv))
-    assert list(df.columns) == ["space", "dataset", "index", "arch", "params", "synflow", "val_accuracy", "test_accuracy"]
+    assert list(df.columns) == [
+        "space",
+        "dataset",
+        "index",
+        "arch",
+        "params",
+        "synflow",
+        "val_accuracy",
+        "test_accuracy",
+    ]
     assert sorted(df["index"]) == IDX
     meta = F.official_order()
     for _, r in df.iterrows():
         assert r["arch"] == meta[r["index"]]
         assert (r["val_accuracy"], r["test_accuracy"]) == pytest.approx(F.expected(r["index"], "cifar100"))
     # a second run is served from the cache
-    assert "0 architectures" in run("score", "--space", "nb201", "--dump", dump, "--dataset", "cifar100",
-                                     "--proxy", "params", "--out", out, "--quiet").output
+    assert (
+        "0 architectures"
+        in run(
+            "score",
+            "--space",
+            "nb201",
+            "--dump",
+            dump,
+            "--dataset",
+            "cifar100",
+            "--proxy",
+            "params",
+            "--out",
+            out,
+            "--quiet",
+        ).output
+    )
     records = json.loads(run("export", out, "--format", "json").output)
     assert len(records) == 5 and set(records[0]) >= {"arch", "params", "val_accuracy"}
     # the file is plain HDF5 that h5py reads without zcbench
@@ -67,6 +105,7 @@ def test_score_export_correlate(dump, tmp_path):
     got = {(r["proxy"], r["target"]): r for r in rows}
     assert {"space", "dataset", "proxy", "target", "n", "spearman", "kendall"} <= set(rows[0])
     from scipy import stats
+
     want = stats.spearmanr(df["params"], df["val_accuracy"]).statistic
     assert got[("params", "val")]["spearman"] == pytest.approx(want)
     assert got[("params", "val")]["n"] == 5
@@ -89,13 +128,16 @@ def test_sample_without_dump_and_synthetic_data_proxy(tmp_path):
     assert len(df) == 3 and df["index"].eq(-1).all() and df["val_accuracy"].isna().all()
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["score", "--space", "nb999", "--proxy", "params"], "unknown space"),
-    (["score", "--space", "nb201", "--proxy", "nosuch"], "unknown proxy"),
-    (["score", "--space", "nb201", "--proxy", "zz*"], "no proxy matches"),
-    (["score", "--space", "nb201", "--dataset", "mnist", "--proxy", "params"], "no dataset"),
-    (["score", "--space", "nb201", "--dump", "/nonexistent/NB201.pth", "--proxy", "params"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["score", "--space", "nb999", "--proxy", "params"], "unknown space"),
+        (["score", "--space", "nb201", "--proxy", "nosuch"], "unknown proxy"),
+        (["score", "--space", "nb201", "--proxy", "zz*"], "no proxy matches"),
+        (["score", "--space", "nb201", "--dataset", "mnist", "--proxy", "params"], "no dataset"),
+        (["score", "--space", "nb201", "--dump", "/nonexistent/NB201.pth", "--proxy", "params"], "no such file"),
+    ],
+)
 def test_bad_input_one_line(args, needle, tmp_path):
     err = one_line_error(run(*args, "--out", tmp_path / "r.h5", ok=False))
     assert needle in err
@@ -104,25 +146,51 @@ def test_bad_input_one_line(args, needle, tmp_path):
 def test_bad_arch_string_in_file(tmp_path):
     f = tmp_path / "a.txt"
     f.write_text("|nor_conv_3x3~0|+|bogus~0|none~1|+|none~0|none~1|none~2|\n")
-    err = one_line_error(run("score", "--space", "nb201", "--archs", f, "--proxy", "params",
-                             "--out", tmp_path / "r.h5", ok=False))
+    err = one_line_error(
+        run("score", "--space", "nb201", "--archs", f, "--proxy", "params", "--out", tmp_path / "r.h5", ok=False)
+    )
     assert "line 1" in err and "bogus" in err
 
 
 def test_images_needed_message(tmp_path, monkeypatch):
     monkeypatch.delenv("ZCBENCH_DATA", raising=False)
     from zcbench.proxies import PROXIES
+
     data_proxies = [n for n, s in PROXIES.items() if s.images]
     if not data_proxies:
         pytest.skip("no data-dependent proxy registered yet")
-    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", data_proxies[0],
-                             "--out", tmp_path / "r.h5", ok=False))
+    err = one_line_error(
+        run(
+            "score",
+            "--space",
+            "nb201",
+            "--sample",
+            "1",
+            "--proxy",
+            data_proxies[0],
+            "--out",
+            tmp_path / "r.h5",
+            ok=False,
+        )
+    )
     assert "cifar-10-batches-py" in err and "data/README.md" in err
 
 
 def test_unwritable_output(tmp_path):
-    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "params",
-                             "--out", "/proc/zcbench-test/r.h5", ok=False))
+    err = one_line_error(
+        run(
+            "score",
+            "--space",
+            "nb201",
+            "--sample",
+            "1",
+            "--proxy",
+            "params",
+            "--out",
+            "/proc/zcbench-test/r.h5",
+            ok=False,
+        )
+    )
     assert "cannot write" in err
 
 
@@ -135,7 +203,9 @@ def test_corrupt_and_foreign_hdf5_are_refused_and_kept(tmp_path):
     with h5py.File(foreign, "w") as f:
         f["x"] = np.arange(3)
     before = foreign.read_bytes()
-    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "params", "--out", foreign, ok=False))
+    err = one_line_error(
+        run("score", "--space", "nb201", "--sample", "1", "--proxy", "params", "--out", foreign, ok=False)
+    )
     assert "not a zcbench results file" in err and foreign.read_bytes() == before
     one_line_error(run("export", bad, ok=False))
     one_line_error(run("export", tmp_path / "missing.h5", ok=False))
@@ -145,8 +215,22 @@ def test_failed_run_keeps_cached_scores(dump, tmp_path):
     out = tmp_path / "r.h5"
     run("score", "--space", "nb201", "--dump", dump, "--proxy", "params", "--out", out, "--quiet")
     before = pd.read_csv(__import__("io").StringIO(run("export", out).output))
-    one_line_error(run("score", "--space", "nb201", "--dump", dump, "--dataset", "nope", "--proxy", "params",
-                       "--out", out, ok=False))
+    one_line_error(
+        run(
+            "score",
+            "--space",
+            "nb201",
+            "--dump",
+            dump,
+            "--dataset",
+            "nope",
+            "--proxy",
+            "params",
+            "--out",
+            out,
+            ok=False,
+        )
+    )
     f = tmp_path / "a.txt"
     f.write_text("garbage\n")
     one_line_error(run("score", "--space", "nb201", "--archs", f, "--proxy", "params", "--out", out, ok=False))
@@ -165,8 +249,11 @@ def test_version_help_and_listings():
 
 def test_console_script_subprocess(tmp_path):
     """The installed entry point, as users type it; an error is one line on stderr, no traceback."""
-    p = subprocess.run([sys.executable, "-m", "zcbench", "score", "--space", "nope", "--proxy", "params"],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "zcbench", "score", "--space", "nope", "--proxy", "params"],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and "unknown space" in p.stderr
 
 
@@ -175,8 +262,10 @@ def test_variant_is_its_own_table(tmp_path):
     from zcbench.spaces.darts_genotype import format_genotype, sample_genotypes
 
     csv = tmp_path / "archs.csv"
-    csv.write_text("genotype,val_accuracy\n" + "".join(
-        f'"{format_genotype(g)}",{90 + i}\n' for i, g in enumerate(sample_genotypes(2, 0))))
+    csv.write_text(
+        "genotype,val_accuracy\n"
+        + "".join(f'"{format_genotype(g)}",{90 + i}\n' for i, g in enumerate(sample_genotypes(2, 0)))
+    )
     out = tmp_path / "r.h5"
     for extra in ([], ["--variant", "naslib"]):
         run("score", "--space", "nb301", "--dump", csv, "--proxy", "params", "--out", out, "--quiet", *extra)
@@ -185,8 +274,9 @@ def test_variant_is_its_own_table(tmp_path):
     big = df[df.space == "nb301"].sort_values("index")["params"].to_numpy()
     small = df[df.space == "nb301[naslib]"].sort_values("index")["params"].to_numpy()
     assert (big != small).all() and list(df[df.space == "nb301"].sort_values("index")["val_accuracy"]) == [90, 91]
-    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "params", "--variant", "x",
-                             "--out", out, ok=False))
+    err = one_line_error(
+        run("score", "--space", "nb201", "--sample", "1", "--proxy", "params", "--variant", "x", "--out", out, ok=False)
+    )
     assert "no network variant" in err
 
 
@@ -202,6 +292,20 @@ def test_options_key_only_the_proxies_that_read_them(tmp_path):
     other = RunSettings("nb201", "cifar10", ["synflow", "swap"], batch_size=16, options={"swap_repeats": 4})
     assert other.run_key("swap").path != s.run_key("swap").path
     assert other.run_key("synflow").path == s.run_key("synflow").path
-    err = one_line_error(run("score", "--space", "nb201", "--sample", "1", "--proxy", "synflow",
-                             "--option", "swap_repeat=3", "--out", tmp_path / "r.h5", ok=False))
+    err = one_line_error(
+        run(
+            "score",
+            "--space",
+            "nb201",
+            "--sample",
+            "1",
+            "--proxy",
+            "synflow",
+            "--option",
+            "swap_repeat=3",
+            "--out",
+            tmp_path / "r.h5",
+            ok=False,
+        )
+    )
     assert "swap_repeat" in err and "not read by any selected proxy" in err

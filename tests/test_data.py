@@ -21,8 +21,16 @@ def _write_cifar10(root, images, labels, per_file=None):
     data = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # R, G, B planes, row-major
     for i in range(1, 6):
         with open(d / f"data_batch_{i}", "wb") as fh:  # python-2 style pickle with bytes keys, as the real files
-            pickle.dump({b"batch_label": b"training batch", b"data": data, b"labels": list(labels),
-                         b"filenames": [b"x.png"] * len(labels)}, fh, protocol=2)
+            pickle.dump(
+                {
+                    b"batch_label": b"training batch",
+                    b"data": data,
+                    b"labels": list(labels),
+                    b"filenames": [b"x.png"] * len(labels),
+                },
+                fh,
+                protocol=2,
+            )
 
 
 @pytest.fixture
@@ -77,8 +85,9 @@ def test_imagenet16_keeps_120_classes_and_shifts_labels(tmp_path):
     for i in range(1, 11):
         labels = [1, 120, 121, 1000, 5]
         with open(d / f"train_data_batch_{i}", "wb") as fh:
-            pickle.dump({"data": rng.integers(0, 255, (5, 768), dtype=np.uint8), "labels": labels,
-                         "mean": np.zeros(768)}, fh)
+            pickle.dump(
+                {"data": rng.integers(0, 255, (5, 768), dtype=np.uint8), "labels": labels, "mean": np.zeros(768)}, fh
+            )
     x, y = load_train_split("ImageNet16-120", str(tmp_path))
     assert x.shape == (30, 16, 16, 3) and sorted(set(y.tolist())) == [0, 4, 119]
     xb, yb = make_batch(get_space("nb201"), "ImageNet16-120", 4, 0, data_dir=tmp_path)

@@ -21,8 +21,15 @@ from click.testing import CliRunner
 
 from zcbench.cli import main
 from zcbench.engine import (
-    CRASH_ENV, CRASH_ONCE_ENV, SLEEP_ENV, SLEEP_SECONDS_ENV, Interrupted, parse_shard, resolve_devices,
-    run_scoring, shard_of,
+    CRASH_ENV,
+    CRASH_ONCE_ENV,
+    SLEEP_ENV,
+    SLEEP_SECONDS_ENV,
+    Interrupted,
+    parse_shard,
+    resolve_devices,
+    run_scoring,
+    shard_of,
 )
 from zcbench.errors import StoreError, UsageError
 from zcbench.merge import merge_results
@@ -73,8 +80,15 @@ def archs(archs_file) -> list[str]:
 
 
 def _run(out: Path, archs_file: Path, **kw):
-    args = dict(space="nb201", dataset="cifar10", proxies=PROXIES, archs_file=str(archs_file), synthetic=True,
-                out=str(out), quiet=True)
+    args = dict(
+        space="nb201",
+        dataset="cifar10",
+        proxies=PROXIES,
+        archs_file=str(archs_file),
+        synthetic=True,
+        out=str(out),
+        quiet=True,
+    )
     args.update(kw)
     return run_scoring(**args)
 
@@ -109,8 +123,22 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _cli(archs_file: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "zcbench", "score", "--space", "nb201", "--archs", str(archs_file),
-            "--synthetic", "--quiet", "--out", str(out), *sum((["--proxy", p] for p in PROXIES), []), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "zcbench",
+        "score",
+        "--space",
+        "nb201",
+        "--archs",
+        str(archs_file),
+        "--synthetic",
+        "--quiet",
+        "--out",
+        str(out),
+        *sum((["--proxy", p] for p in PROXIES), []),
+        *extra,
+    ]
 
 
 def _journal_rows(out: Path) -> int:
@@ -150,8 +178,9 @@ def _alive(pid: int) -> bool:
 def test_kill9_parent_mid_run_then_resume(tmp_path, archs_file, archs, reference):
     out = tmp_path / "k.h5"
     env = _env(**{SLEEP_ENV: archs[-1], SLEEP_SECONDS_ENV: "60"})  # the run cannot finish first
-    proc = subprocess.Popen(_cli(archs_file, out, "--workers", "1"), env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _cli(archs_file, out, "--workers", "1"), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     _wait_for_rows(proc, out, 3)
     time.sleep(random.uniform(0.0, 1.0))  # a random moment while results keep arriving
     kids = _children(proc.pid)
@@ -174,8 +203,14 @@ def test_kill9_parent_mid_run_then_resume(tmp_path, archs_file, archs, reference
 def test_sigint_saves_and_exits_130_then_resume(tmp_path, archs_file, archs, reference):
     out = tmp_path / "i.h5"
     env = _env(**{SLEEP_ENV: archs[-1], SLEEP_SECONDS_ENV: "60"})
-    proc = subprocess.Popen(_cli(archs_file, out, "--workers", "1"), env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cli(archs_file, out, "--workers", "1"),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_rows(proc, out, 3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -192,8 +227,9 @@ def test_sigint_saves_and_exits_130_then_resume(tmp_path, archs_file, archs, ref
 def test_sigint_serial_path(tmp_path, archs_file, archs, reference):
     out = tmp_path / "s.h5"
     # no worker: the sleep hook does not run in-process, so slow the run down with many archs instead
-    proc = subprocess.Popen(_cli(archs_file, out), env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cli(archs_file, out), env=_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     _wait_for_rows(proc, out, 3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -250,8 +286,22 @@ def test_foreign_or_corrupt_out_is_refused_untouched(tmp_path, archs_file):
         f["data"] = [1, 2, 3]
     for path in (corrupt, foreign):
         before = path.read_bytes()
-        res = CliRunner().invoke(main, ["score", "--space", "nb201", "--archs", str(archs_file), "--proxy",
-                                        "params", "--synthetic", "--quiet", "--out", str(path)])
+        res = CliRunner().invoke(
+            main,
+            [
+                "score",
+                "--space",
+                "nb201",
+                "--archs",
+                str(archs_file),
+                "--proxy",
+                "params",
+                "--synthetic",
+                "--quiet",
+                "--out",
+                str(path),
+            ],
+        )
         assert res.exit_code == 2, res.output
         assert res.output.count("\n") == 1 and "zcbench: error:" in res.output
         assert path.read_bytes() == before
@@ -303,8 +353,23 @@ def test_devices(tmp_path, archs_file):
     for spec in ("cuda", "cuda:0", "cuda:0,cuda:1"):
         with pytest.raises(UsageError, match="CUDA is not available"):
             resolve_devices(spec)
-    res = CliRunner().invoke(main, ["score", "--space", "nb201", "--archs", str(archs_file), "--proxy", "params",
-                                    "--synthetic", "--device", "cuda:0", "--out", str(tmp_path / "x.h5")])
+    res = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "--space",
+            "nb201",
+            "--archs",
+            str(archs_file),
+            "--proxy",
+            "params",
+            "--synthetic",
+            "--device",
+            "cuda:0",
+            "--out",
+            str(tmp_path / "x.h5"),
+        ],
+    )
     assert res.exit_code == 2 and "CUDA is not available" in res.output
     assert not (tmp_path / "x.h5").exists()
     with pytest.raises(UsageError, match="--timeout needs worker"):

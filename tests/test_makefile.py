@@ -9,24 +9,40 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = ["reproduce-abdelfattah-nb201", "reproduce-abdelfattah-nb201-samsung", "reproduce-abdelfattah-nb101", "reproduce-suite-zero", "reproduce-swap"]
+TARGETS = [
+    "reproduce-abdelfattah-nb201",
+    "reproduce-abdelfattah-nb201-samsung",
+    "reproduce-abdelfattah-nb101",
+    "reproduce-suite-zero",
+    "reproduce-swap",
+]
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_dry_run_shows_score_correlate_plot(target, tmp_path):
-    p = subprocess.run(["make", "-n", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
-                       cwd=REPO, capture_output=True, text=True)
+    p = subprocess.run(
+        ["make", "-n", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
     for cmd in ("zcbench score", "zcbench correlate", "--paper", "zcbench plot", "environment.txt"):
         assert cmd in p.stdout, cmd
 
 
-@pytest.mark.parametrize("target", ["reproduce-abdelfattah-nb201", "reproduce-abdelfattah-nb201-samsung", "reproduce-swap"])
+@pytest.mark.parametrize(
+    "target", ["reproduce-abdelfattah-nb201", "reproduce-abdelfattah-nb201-samsung", "reproduce-swap"]
+)
 def test_missing_data_stops_with_download_instructions(target, tmp_path):
-    p = subprocess.run(["make", "-s", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
-                       cwd=REPO, capture_output=True, text=True)
+    p = subprocess.run(
+        ["make", "-s", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     out = p.stdout + p.stderr
     assert p.returncode != 0
     assert "NAS-Bench-201" in out and "download" in out and "data/README.md" in out
@@ -39,8 +55,15 @@ def test_search_target_scores_then_searches(tmp_path):
     args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"]
     p = subprocess.run(["make", "-n", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    for cmd in ("zcbench score --space nb201", "--proxy synflow", "zcbench search", "--config abdelfattah2021-nb201",
-                "--curves", "--plot", "environment.txt"):
+    for cmd in (
+        "zcbench score --space nb201",
+        "--proxy synflow",
+        "zcbench search",
+        "--config abdelfattah2021-nb201",
+        "--curves",
+        "--plot",
+        "environment.txt",
+    ):
         assert cmd in p.stdout, cmd
     assert "cifar-100-python" not in p.stdout
     p = subprocess.run(["make", "-s", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)

@@ -10,11 +10,11 @@ import random
 import struct
 from pathlib import Path
 
+import nb101_fixtures as F
 import numpy as np
 import pytest
 import torch
 
-import nb101_fixtures as F
 from zcbench.errors import ArchError, DumpError, UsageError
 from zcbench.spaces import get_space
 from zcbench.spaces import nb101_records as R
@@ -52,13 +52,16 @@ def meta_params(matrix, ops) -> int:
 
 # -- CRC and framing ----------------------------------------------------------------------------
 
+
 def test_crc32c_vectors_and_batch_agree():
     assert R.crc32c(b"123456789") == 0xE3069283
     assert F.crc32c_bitwise(b"123456789") == 0xE3069283
     rng = random.Random(0)
     blob = bytes(rng.getrandbits(8) for _ in range(3000))
     ranges = [(rng.randrange(0, 2000), rng.randrange(0, 900)) for _ in range(40)] + [(5, 0), (0, 1)]
-    got = R.crc32c_many(np.frombuffer(blob, np.uint8), np.array([s for s, _ in ranges]), np.array([n for _, n in ranges]))
+    got = R.crc32c_many(
+        np.frombuffer(blob, np.uint8), np.array([s for s, _ in ranges]), np.array([n for _, n in ranges])
+    )
     assert got.tolist() == [F.crc32c_bitwise(blob[s : s + n]) for s, n in ranges]
     assert R.masked_crc(0x12345678) == F.masked(0x12345678)
 
@@ -103,14 +106,33 @@ def test_truncated_and_foreign_files(tfrecord, tmp_path):
 
 # -- protobuf --------------------------------------------------------------------------------------
 
+
 def test_model_metrics_round_trip():
     evals = [
-        {"current_epoch": 0.0, "training_time": 0.0, "train_accuracy": 0.1, "validation_accuracy": 0.09,
-         "test_accuracy": 0.11, "checkpoint_path": "gs://x/ckpt-0"},
-        {"current_epoch": 54.0, "training_time": 512.5, "train_accuracy": 0.8, "validation_accuracy": 0.75,
-         "test_accuracy": 0.74, "checkpoint_path": "gs://x/ckpt-54"},
-        {"current_epoch": 108.0, "training_time": 1024.25, "train_accuracy": 1.0, "validation_accuracy": 0.93,
-         "test_accuracy": 0.925, "checkpoint_path": "gs://x/ckpt-108"},
+        {
+            "current_epoch": 0.0,
+            "training_time": 0.0,
+            "train_accuracy": 0.1,
+            "validation_accuracy": 0.09,
+            "test_accuracy": 0.11,
+            "checkpoint_path": "gs://x/ckpt-0",
+        },
+        {
+            "current_epoch": 54.0,
+            "training_time": 512.5,
+            "train_accuracy": 0.8,
+            "validation_accuracy": 0.75,
+            "test_accuracy": 0.74,
+            "checkpoint_path": "gs://x/ckpt-54",
+        },
+        {
+            "current_epoch": 108.0,
+            "training_time": 1024.25,
+            "train_accuracy": 1.0,
+            "validation_accuracy": 0.93,
+            "test_accuracy": 0.925,
+            "checkpoint_path": "gs://x/ckpt-108",
+        },
     ]
     raw = F.encode_model_metrics(evals, 2694282, 1100.5)
     dec = R.decode_model_metrics(raw)
@@ -118,14 +140,24 @@ def test_model_metrics_round_trip():
     params, run = R.run_values(raw)
     assert params == 2694282
     assert dict(zip(R.RUN_FIELDS, run)) == {
-        "final_validation_accuracy": 0.93, "final_test_accuracy": 0.925, "final_train_accuracy": 1.0,
-        "final_training_time": 1024.25, "halfway_validation_accuracy": 0.75, "halfway_test_accuracy": 0.74,
+        "final_validation_accuracy": 0.93,
+        "final_test_accuracy": 0.925,
+        "final_train_accuracy": 1.0,
+        "final_training_time": 1024.25,
+        "halfway_validation_accuracy": 0.75,
+        "halfway_test_accuracy": 0.74,
     }
     # fields in another order (and an unknown varint field 9) take the generic path, same values
     shuffled = [
-        b"\x32" + F.varint(3) + b"abc" + b"\x48" + F.varint(300)
-        + b"".join(bytes([(f << 3) | 1]) + struct.pack("<d", ev[k])
-                   for f, k in reversed(list(enumerate(("current_epoch",) + F.RUN_KEYS, 1))))
+        b"\x32"
+        + F.varint(3)
+        + b"abc"
+        + b"\x48"
+        + F.varint(300)
+        + b"".join(
+            bytes([(f << 3) | 1]) + struct.pack("<d", ev[k])
+            for f, k in reversed(list(enumerate(("current_epoch",) + F.RUN_KEYS, 1)))
+        )
         for ev in evals
     ]
     raw2 = b"".join(b"\x0a" + F.varint(len(s)) + s for s in shuffled) + b"\x10" + F.varint(2694282)
@@ -134,6 +166,7 @@ def test_model_metrics_round_trip():
 
 # -- dump loading ----------------------------------------------------------------------------------
 
+
 def test_load_tfrecord_averages_three_repeats_in_file_order(tfrecord, runs108):
     bench = get_space("nb101").load_dump(tfrecord, "cifar10")
     assert [r.index for r in bench.records] == list(range(len(F.SPECS)))
@@ -141,7 +174,9 @@ def test_load_tfrecord_averages_three_repeats_in_file_order(tfrecord, runs108):
         h = F.spec_hash(spec)
         reps = runs108[h][108]
         assert rec.extra == {"params": spec["params"] / 1e6, "hash": h}
-        assert rec.val_accuracy == pytest.approx(100 * np.mean([r["final_validation_accuracy"] for r in reps]), abs=1e-12)
+        assert rec.val_accuracy == pytest.approx(
+            100 * np.mean([r["final_validation_accuracy"] for r in reps]), abs=1e-12
+        )
         assert rec.test_accuracy == pytest.approx(100 * np.mean([r["final_test_accuracy"] for r in reps]), abs=1e-12)
         # not just one repeat
         assert rec.val_accuracy != pytest.approx(100 * reps[0]["final_validation_accuracy"])
@@ -212,6 +247,7 @@ def test_cache_falls_back_to_zcbench_cache(tfrecord, tmp_path):
 
 # -- specs, pruning, hash -------------------------------------------------------------------------
 
+
 def test_official_hashes():
     for spec in F.SPECS[:2]:
         assert module_hash(spec["matrix"], spec["ops"]) == spec["hash"]
@@ -278,8 +314,15 @@ def test_pruning_and_validation():
     with pytest.raises(ArchError, match="10 edges after pruning"):
         validate_spec(full, ["input"] + [c3] * 5 + ["output"])
     # 11 edges before pruning, 9 after (vertex 5 dangles): accepted, as the official API does
-    m = [[0, 1, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 1, 0],
-         [0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]
+    m = [
+        [0, 1, 1, 0, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 0, 1, 1, 0],
+        [0, 0, 0, 0, 0, 1, 1],
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+    ]
     m[0][6] = m[1][6] = m[2][6] = 1
     assert sum(map(sum, m)) == 11
     pm, _ = validate_spec(m, ["input", c3, c3, c3, c3, c3, "output"])
@@ -291,8 +334,13 @@ def test_pruning_and_validation():
         ({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv5x5", "output"]}, "unknown NB101 op"),
         ({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": [c3, c3, "output"]}, "start with 'input'"),
         ({"matrix": [[0, 1], [0, 0]], "ops": ["input"]}, "1 ops"),
-        ({"matrix": [[1 if b > a else 0 for b in range(8)] for a in range(8)], "ops": ["input"] + [c3] * 6 + ["output"]},
-         "vertices after pruning"),
+        (
+            {
+                "matrix": [[1 if b > a else 0 for b in range(8)] for a in range(8)],
+                "ops": ["input"] + [c3] * 6 + ["output"],
+            },
+            "vertices after pruning",
+        ),
     ]
     for spec, msg in bad:
         with pytest.raises(ArchError, match=msg):
@@ -345,6 +393,7 @@ def test_table_spec_strings_match_spec_string(tfrecord):
 
 # -- network ---------------------------------------------------------------------------------------
 
+
 def test_params_equal_trainable_parameters_of_every_fixture_record(tfrecord):
     space = get_space("nb101")
     for rec in space.load_dump(tfrecord, "cifar10").records:
@@ -371,7 +420,12 @@ def test_vertex_channels_and_truncation_forward():
     # three vertices feed the output: 128 = 43 + 43 + 42; vertex 1 (43) feeds vertex 3 (42) → truncation
     m = [[0, 1, 1, 0, 0], [0, 0, 0, 1, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
     assert compute_vertex_channels(128, 128, m) == [128, 43, 43, 42, 128]
-    assert compute_vertex_channels(64, 256, [[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]) == [64, 256, 256, 256]
+    assert compute_vertex_channels(64, 256, [[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]) == [
+        64,
+        256,
+        256,
+        256,
+    ]
     space = get_space("nb101")
     torch.manual_seed(0)
     net = space.build(json.dumps({"matrix": m, "ops": ["input", F.CONV1, F.POOL, F.CONV3, "output"]}), "cifar10")

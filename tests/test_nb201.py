@@ -6,11 +6,11 @@ import bz2
 import os
 import pickle
 
+import nb201_fixtures as F
 import pandas as pd
 import pytest
 import torch
 
-import nb201_fixtures as F
 from zcbench.errors import ArchError, DumpError
 from zcbench.proxies import ProxyContext, get_proxy
 from zcbench.spaces import get_space
@@ -37,11 +37,18 @@ def test_parse_and_canonical():
     assert g[2] == [("nor_conv_1x1", 0), ("skip_connect", 1), ("skip_connect", 2)]
 
 
-@pytest.mark.parametrize("bad", [
-    "", "|nor_conv_3x3~0|", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-    "|none~0|+|none~0|+|none~0|none~1|none~2|", "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
-    "none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "|none~0|+|none~0|none~1|+|none~0|none~1|none~x|",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "|nor_conv_3x3~0|",
+        "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~0|+|none~0|+|none~0|none~1|none~2|",
+        "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~x|",
+    ],
+)
 def test_bad_strings_are_one_line_errors(bad):
     with pytest.raises(ArchError) as err:
         get_space("nb201").parse(bad)
@@ -66,8 +73,9 @@ def test_index_needs_dump(dumps):
         sp.parse("15625")
 
 
-@pytest.mark.parametrize("name", ["NAS-Bench-201-v1_1-096897.pth", "NATS-tss-v1_0-3ffb9.pickle.pbz2",
-                                  "NATS-tss-v1_0-3ffb9-simple"])
+@pytest.mark.parametrize(
+    "name", ["NAS-Bench-201-v1_1-096897.pth", "NATS-tss-v1_0-3ffb9.pickle.pbz2", "NATS-tss-v1_0-3ffb9-simple"]
+)
 @pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "ImageNet16-120"])
 @pytest.mark.parametrize("hp", [200, 12])
 def test_dump_accuracies_are_seed_means_of_the_official_sets(dumps, name, dataset, hp):
@@ -88,8 +96,9 @@ def test_second_load_comes_from_the_cache(dumps, monkeypatch):
     assert path.with_name(path.name + ".zcbench-cache.h5").is_file()
     monkeypatch.setattr(nb201, "NB201Dump", None)  # any attempt to read the dump itself would fail
     again = get_space("nb201").load_dump(path, "cifar100", 12).records
-    assert [(r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in again] == \
-           [(r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in first]
+    assert [(r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in again] == [
+        (r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in first
+    ]
     monkeypatch.undo()
     fresh = get_space("nb201").load_dump(path, "cifar100", 12, use_cache=False).records
     assert [(r.val_accuracy, r.extra) for r in fresh] == [(r.val_accuracy, r.extra) for r in first]
@@ -138,13 +147,22 @@ def test_repacked_real_sample_as_pth_matches_simple_dir(shared_data, tmp_path):
     for i in (0, 11, 284):
         d = safe_loads(bz2.decompress((src / f"{i:06d}.pickle.pbz2").read_bytes()))
         infos[i] = {"less": d["12"], "full": d["200"]}
-    torch.save({"meta_archs": meta["meta_archs"], "total_archs": 15625, "arch2infos": infos,
-                "evaluated_indexes": [0, 11, 284]}, tmp_path / "NAS-Bench-201-v1_1-096897.pth")
+    torch.save(
+        {
+            "meta_archs": meta["meta_archs"],
+            "total_archs": 15625,
+            "arch2infos": infos,
+            "evaluated_indexes": [0, 11, 284],
+        },
+        tmp_path / "NAS-Bench-201-v1_1-096897.pth",
+    )
     sp = get_space("nb201")
     for ds in ("cifar10", "cifar100"):
         a = sp.load_dump(src, ds).records
         b = sp.load_dump(tmp_path / "NAS-Bench-201-v1_1-096897.pth", ds).records
-        assert [(r.arch, r.val_accuracy, r.test_accuracy) for r in a] == [(r.arch, r.val_accuracy, r.test_accuracy) for r in b]
+        assert [(r.arch, r.val_accuracy, r.test_accuracy) for r in a] == [
+            (r.arch, r.val_accuracy, r.test_accuracy) for r in b
+        ]
 
 
 def test_params_exact_on_every_dev_architecture(shared_data):
@@ -171,6 +189,7 @@ def test_network_forward_shapes():
 
 
 # -- bad dumps ---------------------------------------------------------------------------------
+
 
 def test_missing_dump(tmp_path):
     with pytest.raises(DumpError, match="no such file"):
@@ -233,7 +252,7 @@ def test_cpu_avgpool_layout_is_bit_identical(stride):
         for op in (ref, fast):
             y = op(x)
             (gx,) = torch.autograd.grad((y * g).sum(), x, create_graph=True)
-            (ggx,) = torch.autograd.grad((gx ** 2).sum(), x)
+            (ggx,) = torch.autograd.grad((gx**2).sum(), x)
             outs.append((y.detach(), gx.detach(), ggx))
         for a, b in zip(*outs):
             assert torch.equal(a, b)

@@ -35,14 +35,28 @@ P = "NetworkSelectorDatasetInfo:darts:"
 # The config of automl/nasbench301 nasbench301/surrogate_models/test/results_fidelity_0/results_0.json
 # (Apache-2.0): a C=50, L=20 run whose info[0]['model_parameters'] is 6,369,358.
 NB301_SAMPLE_CONFIG = {
-    P + "edge_normal_0": "skip_connect", P + "edge_normal_1": "sep_conv_3x3",
-    P + "edge_reduce_0": "max_pool_3x3", P + "edge_reduce_1": "avg_pool_3x3",
-    P + "inputs_node_normal_3": "0_1", P + "inputs_node_normal_4": "0_2", P + "inputs_node_normal_5": "1_2",
-    P + "inputs_node_reduce_3": "0_1", P + "inputs_node_reduce_4": "1_2", P + "inputs_node_reduce_5": "2_3",
-    P + "edge_normal_10": "sep_conv_3x3", P + "edge_normal_11": "skip_connect", P + "edge_normal_2": "sep_conv_3x3",
-    P + "edge_normal_3": "skip_connect", P + "edge_normal_5": "dil_conv_3x3", P + "edge_normal_7": "dil_conv_5x5",
-    P + "edge_reduce_11": "sep_conv_3x3", P + "edge_reduce_12": "dil_conv_3x3", P + "edge_reduce_2": "skip_connect",
-    P + "edge_reduce_3": "dil_conv_5x5", P + "edge_reduce_6": "sep_conv_3x3", P + "edge_reduce_7": "sep_conv_5x5",
+    P + "edge_normal_0": "skip_connect",
+    P + "edge_normal_1": "sep_conv_3x3",
+    P + "edge_reduce_0": "max_pool_3x3",
+    P + "edge_reduce_1": "avg_pool_3x3",
+    P + "inputs_node_normal_3": "0_1",
+    P + "inputs_node_normal_4": "0_2",
+    P + "inputs_node_normal_5": "1_2",
+    P + "inputs_node_reduce_3": "0_1",
+    P + "inputs_node_reduce_4": "1_2",
+    P + "inputs_node_reduce_5": "2_3",
+    P + "edge_normal_10": "sep_conv_3x3",
+    P + "edge_normal_11": "skip_connect",
+    P + "edge_normal_2": "sep_conv_3x3",
+    P + "edge_normal_3": "skip_connect",
+    P + "edge_normal_5": "dil_conv_3x3",
+    P + "edge_normal_7": "dil_conv_5x5",
+    P + "edge_reduce_11": "sep_conv_3x3",
+    P + "edge_reduce_12": "dil_conv_3x3",
+    P + "edge_reduce_2": "skip_connect",
+    P + "edge_reduce_3": "dil_conv_5x5",
+    P + "edge_reduce_6": "sep_conv_3x3",
+    P + "edge_reduce_7": "sep_conv_5x5",
     "NetworkSelectorDatasetInfo:network": "darts",
 }
 
@@ -63,7 +77,10 @@ def _rows(path: Path) -> list[dict]:
 
 # -- genotype strings ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rel,col", [("swap-darts/darts_cifar10.csv", "genotype"), ("naslib-zc/nb301_cifar10.csv", "arch")])
+
+@pytest.mark.parametrize(
+    "rel,col", [("swap-darts/darts_cifar10.csv", "genotype"), ("naslib-zc/nb301_cifar10.csv", "arch")]
+)
 def test_round_trip_on_real_files(space, shared_data, rel, col):
     rows = _rows(shared_data / rel)
     assert len(rows) > 200
@@ -91,9 +108,18 @@ def test_forms_and_canonical(space):
         ("Genotype(normal=[", "syntax"),
         ("__import__('os').system('true')", "expected Genotype"),
         (DARTS_V2.replace("'sep_conv_3x3', 0", "'conv_7x7', 0", 1), "unknown op"),
-        (DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"), "normal[7] feeds node 5, so its input must be in 0..4, got 5"),
-        (DARTS_V2.replace("('skip_connect', 2), ('max_pool_3x3', 1)]", "('skip_connect', 2), ('max_pool_3x3', -1)]"), "reduce[7] feeds node 5"),
-        (DARTS_V2.replace("('sep_conv_3x3', 1), ('skip_connect', 0)", "('sep_conv_3x3', 4), ('skip_connect', 0)"), "normal[4] feeds node 4, so its input must be in 0..3, got 4"),
+        (
+            DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"),
+            "normal[7] feeds node 5, so its input must be in 0..4, got 5",
+        ),
+        (
+            DARTS_V2.replace("('skip_connect', 2), ('max_pool_3x3', 1)]", "('skip_connect', 2), ('max_pool_3x3', -1)]"),
+            "reduce[7] feeds node 5",
+        ),
+        (
+            DARTS_V2.replace("('sep_conv_3x3', 1), ('skip_connect', 0)", "('sep_conv_3x3', 4), ('skip_connect', 0)"),
+            "normal[4] feeds node 4, so its input must be in 0..3, got 4",
+        ),
         (DARTS_V2.replace("('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ", "", 1), "8 (op, input) pairs"),
         (DARTS_V2.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3]"), "[2, 3, 4, 5]"),
         (DARTS_V2.replace(", reduce_concat=[2, 3, 4, 5]", ""), "missing reduce_concat"),
@@ -117,8 +143,13 @@ def test_none_is_accepted_but_outside_nb301(space, shared_data):
     assert "'none'" in first and space.parse(first) == first
     assert not in_nb301_space(first)
     assert in_nb301_space(DARTS_V2)
-    assert not in_nb301_space(DARTS_V2.replace("('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1)",
-                                               "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1)", 1))
+    assert not in_nb301_space(
+        DARTS_V2.replace(
+            "('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1)",
+            "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1)",
+            1,
+        )
+    )
 
 
 def test_compact_uses_naslib_op_order():
@@ -127,14 +158,29 @@ def test_compact_uses_naslib_op_order():
     assert g.normal[0] == ("max_pool_3x3", 0) and g.normal[6] == ("dil_conv_5x5", 0)
     assert g.normal[3] == ("sep_conv_3x3", 1) and g.reduce[0] == ("dil_conv_5x5", 1)
     assert genotype_to_compact(g) == compact
-    assert COMPACT_OPS == ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-                           "dil_conv_3x3", "dil_conv_5x5")
+    assert COMPACT_OPS == (
+        "max_pool_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "dil_conv_3x3",
+        "dil_conv_5x5",
+    )
 
 
 def test_config_mapping(space):
     g = config_to_genotype(NB301_SAMPLE_CONFIG)
-    assert g.normal == [("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 1),
-                        ("dil_conv_3x3", 0), ("dil_conv_5x5", 2), ("sep_conv_3x3", 1), ("skip_connect", 2)]
+    assert g.normal == [
+        ("skip_connect", 0),
+        ("sep_conv_3x3", 1),
+        ("sep_conv_3x3", 0),
+        ("skip_connect", 1),
+        ("dil_conv_3x3", 0),
+        ("dil_conv_5x5", 2),
+        ("sep_conv_3x3", 1),
+        ("skip_connect", 2),
+    ]
     assert g.reduce[-2:] == [("sep_conv_3x3", 2), ("dil_conv_3x3", 3)]
     cfg = genotype_to_config(g)
     assert cfg == {k: v for k, v in NB301_SAMPLE_CONFIG.items() if k.startswith(P)}
@@ -165,6 +211,7 @@ def test_sample_and_enumerate(space):
 
 
 # -- networks -----------------------------------------------------------------------------------
+
 
 def test_darts_v2_param_count():
     net = NetworkCIFAR(36, 10, 20, parse_genotype(DARTS_V2), auxiliary=True)
@@ -218,12 +265,16 @@ def _torchstat_flops(net: torch.nn.Module) -> int:
 def test_naslib_variant_flops_differ_by_a_constant(space, shared_data):
     # every op's stride and resolution is right iff NASLib's flops minus ours is one constant
     rows = _rows(shared_data / "naslib-zc/nb301_cifar10.csv")[::16]
-    offsets = {round(float(r["flops"]) * 1e6) - _torchstat_flops(space.build(r["arch"], "cifar10", variant="naslib"))
-               for r in rows}
+    offsets = {
+        round(float(r["flops"]) * 1e6) - _torchstat_flops(space.build(r["arch"], "cifar10", variant="naslib"))
+        for r in rows
+    }
     assert len(offsets) == 1
 
 
-@pytest.mark.parametrize("variant,feat", [("nb301", (2, 512, 8, 8)), ("naslib", (2, 512, 8, 8)), ("swap", (2, 24, 16, 16))])
+@pytest.mark.parametrize(
+    "variant,feat", [("nb301", (2, 512, 8, 8)), ("naslib", (2, 512, 8, 8)), ("swap", (2, 24, 16, 16))]
+)
 def test_forward_shapes(space, variant, feat):
     torch.manual_seed(0)
     arch = space.sample(1, seed=1)[0]
@@ -260,6 +311,7 @@ def test_build_options_and_spec(space):
 
 
 # -- ground truth readers -----------------------------------------------------------------------
+
 
 def test_shared_swap_csv(space, shared_data):
     path = shared_data / "swap-darts/darts_cifar10.csv"
@@ -300,8 +352,11 @@ def test_naslib_zc_json(space, tmp_path):
     data = {"cifar10": {}, "cifar100": {}}
     for i, a in enumerate(archs):
         key = str(genotype_to_compact(parse_genotype(a)))
-        data["cifar10"][key] = {"val_accuracy": 93.0 + i, "synflow": {"score": 10.0 * i, "time": 0.1},
-                                "params": {"score": 1.2, "time": 0.0}}
+        data["cifar10"][key] = {
+            "val_accuracy": 93.0 + i,
+            "synflow": {"score": 10.0 * i, "time": 0.1},
+            "params": {"score": 1.2, "time": 0.0},
+        }
     f = tmp_path / "zc_nasbench301.json"
     f.write_text(json.dumps(data))
     recs = space.load_dump(f, "cifar10").records
@@ -312,8 +367,10 @@ def test_naslib_zc_json(space, tmp_path):
 
 def _result_json(arch: str, val: float, test: float | None) -> dict:
     obj = {
-        "optimized_hyperparamater_config": {**genotype_to_config(parse_genotype(arch)),
-                                            "NetworkSelectorDatasetInfo:network": "darts"},
+        "optimized_hyperparamater_config": {
+            **genotype_to_config(parse_genotype(arch)),
+            "NetworkSelectorDatasetInfo:network": "darts",
+        },
         "budget": 100,
         "info": [{"val_accuracy": val, "model_parameters": 1234}],
         "runtime": 7.0,
@@ -327,7 +384,11 @@ def test_nb301_training_dir(space, tmp_path):
     archs = space.sample(3, seed=4)
     (tmp_path / "rs").mkdir()
     (tmp_path / "de").mkdir()
-    files = [tmp_path / "de" / "results_1.json", tmp_path / "rs" / "results_0.json", tmp_path / "rs" / "results_2_ti.json"]
+    files = [
+        tmp_path / "de" / "results_1.json",
+        tmp_path / "rs" / "results_0.json",
+        tmp_path / "rs" / "results_2_ti.json",
+    ]
     for i, (f, a) in enumerate(zip(files, archs)):
         f.write_text(json.dumps(_result_json(a, 90.0 + i, 89.0 + i if i != 1 else None)))
     (tmp_path / "rs" / "notes.json").write_text("ignored")

@@ -13,8 +13,8 @@ from zcbench.errors import UsageError
 
 pytest.importorskip("matplotlib")
 
-from zcbench import plot as zplot  # noqa: E402
-from zcbench import report as rep  # noqa: E402
+from zcbench import plot as zplot
+from zcbench import report as rep
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -25,17 +25,32 @@ def tiny_frame(n: int = 25) -> pd.DataFrame:
     for dataset in ("cifar10", "cifar100"):
         val = rng.uniform(40, 90, n)
         for i in range(n):
-            rows.append({"space": "nb201", "dataset": dataset, "index": i, "arch": f"a{i}",
-                         "synflow": val[i] + rng.normal(0, 5), "params": rng.normal(),
-                         "snip": np.nan if i == 0 else -val[i], "val_accuracy": val[i], "test_accuracy": val[i] + 1})
+            rows.append(
+                {
+                    "space": "nb201",
+                    "dataset": dataset,
+                    "index": i,
+                    "arch": f"a{i}",
+                    "synflow": val[i] + rng.normal(0, 5),
+                    "params": rng.normal(),
+                    "snip": np.nan if i == 0 else -val[i],
+                    "val_accuracy": val[i],
+                    "test_accuracy": val[i] + 1,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_all_kinds_png_and_pdf(tmp_path):
     written = zplot.make_plots(tiny_frame(), tmp_path, formats=("png", "pdf"))
     names = {p.name for p in written}
-    assert {"scatter_nb201_cifar10_rank.png", "scatter_nb201_cifar100_rank.pdf", "heatmap_plain.png",
-            "heatmap_plain.pdf", "proxy_matrix_nb201_cifar10.png"} <= names
+    assert {
+        "scatter_nb201_cifar10_rank.png",
+        "scatter_nb201_cifar100_rank.pdf",
+        "heatmap_plain.png",
+        "heatmap_plain.pdf",
+        "proxy_matrix_nb201_cifar10.png",
+    } <= names
     for p in written:
         data = p.read_bytes()
         assert len(data) > 1000, p
@@ -43,8 +58,15 @@ def test_all_kinds_png_and_pdf(tmp_path):
 
 
 def test_value_axes_and_filters(tmp_path):
-    written = zplot.make_plots(tiny_frame(), tmp_path, kinds=["scatter"], formats=("png",), axes="value",
-                               proxies=["syn*"], datasets=["cifar100"])
+    written = zplot.make_plots(
+        tiny_frame(),
+        tmp_path,
+        kinds=["scatter"],
+        formats=("png",),
+        axes="value",
+        proxies=["syn*"],
+        datasets=["cifar100"],
+    )
     assert [p.name for p in written] == ["scatter_nb201_cifar100_value.png"]
 
 
@@ -56,7 +78,9 @@ def test_heatmap_uses_protocol(tmp_path):
 def test_nothing_to_plot_is_a_usage_error(tmp_path):
     f = tiny_frame().assign(val_accuracy=np.nan, test_accuracy=np.nan)
     with pytest.raises(UsageError, match="nothing to plot"):
-        zplot.make_plots(f[["space", "dataset", "index", "arch", "val_accuracy", "test_accuracy"]], tmp_path, formats=("png",))
+        zplot.make_plots(
+            f[["space", "dataset", "index", "arch", "val_accuracy", "test_accuracy"]], tmp_path, formats=("png",)
+        )
 
 
 def test_missing_matplotlib_message(monkeypatch):
@@ -73,7 +97,10 @@ def test_cli_plot(tmp_path):
     res_file = tmp_path / "r.h5"
     write_results(res_file, tiny_frame(15))
     out = tmp_path / "figs"
-    res = CliRunner().invoke(main, ["plot", str(res_file), "--out", str(out), "--format", "png", "--kind", "heatmap", "--kind", "proxy-matrix"])
+    res = CliRunner().invoke(
+        main,
+        ["plot", str(res_file), "--out", str(out), "--format", "png", "--kind", "heatmap", "--kind", "proxy-matrix"],
+    )
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in out.iterdir())
     assert files == ["heatmap_plain.png", "proxy_matrix_nb201_cifar10.png", "proxy_matrix_nb201_cifar100.png"]

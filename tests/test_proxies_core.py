@@ -108,7 +108,9 @@ def test_flops_equals_dump_flop_for_arch0():
     a = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
     for ds, want in (("cifar10", 15.64737), ("ImageNet16-120", 3.91948)):
         spec = sp.input_spec(ds)
-        assert get_proxy("flops").fn(sp.build(a, ds), ProxyContext(None, None, spec.shape, spec.num_classes)) == pytest.approx(want, rel=1e-9)
+        assert get_proxy("flops").fn(
+            sp.build(a, ds), ProxyContext(None, None, spec.shape, spec.num_classes)
+        ) == pytest.approx(want, rel=1e-9)
 
 
 @pytest.mark.parametrize("dataset", ["cifar10", "ImageNet16-120"])

@@ -25,7 +25,9 @@ def linear_loss(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 def two_layer(w1, w2) -> nn.Module:
-    net = nn.Sequential(nn.Linear(len(w1[0]), len(w1), bias=False), nn.ReLU(), nn.Linear(len(w2[0]), len(w2), bias=False))
+    net = nn.Sequential(
+        nn.Linear(len(w1[0]), len(w1), bias=False), nn.ReLU(), nn.Linear(len(w2[0]), len(w2), bias=False)
+    )
     with torch.no_grad():
         net[0].weight.copy_(torch.tensor(w1, dtype=torch.float32))
         net[2].weight.copy_(torch.tensor(w2, dtype=torch.float32))
@@ -262,7 +264,10 @@ def test_swap_count_matches_the_reference_unique(n):
     blocks = [torch.relu(torch.randn(n, c, h, h, generator=g)) for c, h in ((2, 3), (4, 2), (1, 5))]
     blocks.append(blocks[0][:, :1].clone())  # the same neurons again: no new pattern
     blocks.append(torch.zeros(n, 0))
-    ref = lambda bs: torch.unique(torch.sign(torch.cat([b.reshape(n, -1) for b in bs], 1)).t(), dim=0).size(0)
+
+    def ref(bs):
+        return torch.unique(torch.sign(torch.cat([b.reshape(n, -1) for b in bs], 1)).t(), dim=0).size(0)
+
     assert count_patterns(blocks) == ref(blocks)
     signed = blocks[:2] + [torch.randn(n, 7, generator=g)]
     assert count_patterns(signed) == ref(signed)

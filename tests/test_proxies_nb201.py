@@ -32,7 +32,10 @@ def test_every_proxy_finite_on_nb201(arch):
 
     g = torch.Generator().manual_seed(1)
     ctx = ProxyContext(
-        torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g), (3, 16, 16), 10,
+        torch.randn(8, 3, 16, 16, generator=g),
+        torch.randint(0, 10, (8,), generator=g),
+        (3, 16, 16),
+        10,
         options={"swap_repeats": 2, "zen_batch": 4, "reg_swap_mu": 800.0, "reg_swap_sigma": 1e5},
     )
     names = select_proxies(["all"])
@@ -122,8 +125,11 @@ def test_fisher_and_nwot_equal_the_reference_mechanisms_on_nb201():
     layers = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
     def fwd(self, inp):
-        out = F.conv2d(inp, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups) \
-            if isinstance(self, nn.Conv2d) else F.linear(inp, self.weight, self.bias)
+        out = (
+            F.conv2d(inp, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            if isinstance(self, nn.Conv2d)
+            else F.linear(inp, self.weight, self.bias)
+        )
         self.act = self.dummy(out)
         return self.act
 
@@ -132,6 +138,7 @@ def test_fisher_and_nwot_equal_the_reference_mechanisms_on_nb201():
             act, grad = layer.act.detach(), grad_output[0].detach()
             g_nk = torch.sum(act * grad, list(range(2, act.dim()))) if act.dim() > 2 else act * grad
             layer.fisher = g_nk.pow(2).mean(0).mul(0.5)
+
         return hook
 
     for m in layers:

@@ -28,12 +28,22 @@ def mini_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
         good = val + rng.normal(0, 5, n)
         good[3] = np.nan
         for i in range(n):
-            rows.append({
-                "space": space, "dataset": dataset, "index": i, "arch": f"a{i}",
-                "good": good[i], "bad": -val[i] + rng.normal(0, 5), "flat": 1.0,
-                "synflow": val[i] + rng.normal(0, 3), "jacov": val[i] + rng.normal(0, 8),
-                "snip": rng.normal(), "val_accuracy": val[i], "test_accuracy": test[i],
-            })
+            rows.append(
+                {
+                    "space": space,
+                    "dataset": dataset,
+                    "index": i,
+                    "arch": f"a{i}",
+                    "good": good[i],
+                    "bad": -val[i] + rng.normal(0, 5),
+                    "flat": 1.0,
+                    "synflow": val[i] + rng.normal(0, 3),
+                    "jacov": val[i] + rng.normal(0, 8),
+                    "snip": rng.normal(),
+                    "val_accuracy": val[i],
+                    "test_accuracy": test[i],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -102,7 +112,9 @@ def test_sampling_protocol_is_the_mean_over_seeded_samples():
 
 def test_topk_and_ci_columns():
     f = mini_frame(n=80)
-    tab = rep.correlation_table(f, metrics=["spearman"] + rep.topk_metrics(10), proxies=["good"], ci=True, ci_resamples=60)
+    tab = rep.correlation_table(
+        f, metrics=["spearman"] + rep.topk_metrics(10), proxies=["good"], ci=True, ci_resamples=60
+    )
     r = row(tab, "cifar10", "good")
     block = f[f["dataset"] == "cifar10"]
     assert r["overlap_top10"] == pytest.approx(stats.top_k_overlap(block["good"], block["val_accuracy"], 10))
@@ -201,7 +213,9 @@ def test_every_format_parses():
     assert set(back["sign"]) == {"abs"}
     # json: list of objects, NaN -> null
     recs = json.loads(rep.format_frame(tab, "json"))
-    assert isinstance(recs, list) and {"space", "dataset", "proxy", "target", "n", "spearman", "kendall"} <= set(recs[0])
+    assert isinstance(recs, list) and {"space", "dataset", "proxy", "target", "n", "spearman", "kendall"} <= set(
+        recs[0]
+    )
     assert any(r["spearman"] is None for r in recs)  # vote row / constant proxy
     # markdown: caption line, then a pipe table with a consistent column count
     md = rep.format_frame(shown, "markdown", cap).splitlines()
@@ -234,8 +248,17 @@ def write_results(path, frame: pd.DataFrame) -> None:
         for (space, dataset), b in frame.groupby(["space", "dataset"]):
             for proxy in [c for c in b.columns if c not in rep.META_COLUMNS]:
                 key = store.RunKey(space=space, dataset=dataset, proxy=proxy, data_free=True)
-                rows = [store.Row(int(r["index"]), r["arch"], float(r[proxy]), 0.0, float(r["val_accuracy"]), float(r["test_accuracy"]))
-                        for _, r in b.iterrows()]
+                rows = [
+                    store.Row(
+                        int(r["index"]),
+                        r["arch"],
+                        float(r[proxy]),
+                        0.0,
+                        float(r["val_accuracy"]),
+                        float(r["test_accuracy"]),
+                    )
+                    for _, r in b.iterrows()
+                ]
                 st.append(key, store.RunInfo(), rows)
 
 
@@ -264,7 +287,21 @@ def test_cli_correlate_json_contract(results_file):
 
 def test_cli_correlate_formats_and_protocol(results_file, tmp_path):
     out = tmp_path / "t.csv"
-    res = CliRunner().invoke(_cli(), ["correlate", str(results_file), "--protocol", "abdelfattah2021", "--top-k", "10", "--format", "csv", "--out", str(out)])
+    res = CliRunner().invoke(
+        _cli(),
+        [
+            "correlate",
+            str(results_file),
+            "--protocol",
+            "abdelfattah2021",
+            "--top-k",
+            "10",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(out.open()))
     assert {"spearman_top10", "overlap_top10", "top64_in_top5"} <= set(rows[0])
@@ -289,7 +326,9 @@ def test_cli_check_passes_and_fails(results_file, tmp_path):
     assert res.exit_code == 1 and "check failed" in res.output and "good" in res.output
     res = CliRunner().invoke(_cli(), ["correlate", str(results_file), "--paper", str(off_path), "--check", "0.1"])
     assert res.exit_code == 0
-    res = CliRunner().invoke(_cli(), ["correlate", str(results_file), "--paper", "suite-zero", "--space", "nb101", "--check", "0.1"])
+    res = CliRunner().invoke(
+        _cli(), ["correlate", str(results_file), "--paper", "suite-zero", "--space", "nb101", "--check", "0.1"]
+    )
     assert res.exit_code == 1 and "no cell" in res.output
 
 
@@ -311,7 +350,9 @@ def test_samsung_network_rows_compare_with_the_same_published_cells():
     their own rows; the official network's rows stay separate."""
     f = mini_frame()
     f.loc[f["dataset"] == "cifar100", "space"] = "nb201[samsung]"
-    cmp = rep.compare_paper(f, rep.load_paper("abdelfattah2021"), tables=["nb201-samsung-table1", "nb201-samsung-vote", "nb201-table1"])
+    cmp = rep.compare_paper(
+        f, rep.load_paper("abdelfattah2021"), tables=["nb201-samsung-table1", "nb201-samsung-vote", "nb201-table1"]
+    )
     sam = cmp[(cmp["space"] == "nb201[samsung]") & (cmp["dataset"] == "cifar100")]
     syn = sam[sam["proxy"] == "synflow"].iloc[0]
     block = f[f["dataset"] == "cifar100"]

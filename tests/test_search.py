@@ -14,8 +14,19 @@ import pytest
 from click.testing import CliRunner
 
 from zcbench.errors import UsageError
-from zcbench.search import (ALGORITHMS, RoundsResult, SearchProblem, SearchSettings, TrainedCounter, Variant,
-                            curves_frame, first_reach, make_variants, run_search, speedup_table)
+from zcbench.search import (
+    ALGORITHMS,
+    RoundsResult,
+    SearchProblem,
+    SearchSettings,
+    TrainedCounter,
+    Variant,
+    curves_frame,
+    first_reach,
+    make_variants,
+    run_search,
+    speedup_table,
+)
 from zcbench.search.encoding import nb101_adjacency_ops, nb201_onehot, tnb101_micro_onehot
 from zcbench.search.predictor import BaggedRidge, fit_ridge, rank_standardise
 from zcbench.spaces import get_space
@@ -92,8 +103,15 @@ def test_nb101_neighbours_by_hand():
     for n in nb:
         assert sp.parse(n) == n
     # a full 7-vertex, 9-edge cell: adding any edge exceeds 9 edges, so only removals and op changes
-    m = [[0, 1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1],
-         [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]]
+    m = [
+        [0, 1, 1, 1, 0, 0, 0],
+        [0, 0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 0],
+    ]
     m[0][6] = 1  # 9 edges
     big = spec(m, ["input", conv3, conv1, pool, conv3, conv1, "output"])
     nb = sp.neighbours(big)
@@ -108,8 +126,10 @@ def test_nb101_moves_reach_larger_cells():
     """From a 3-vertex chain, repeated single moves reach every cell size up to 7 vertices (the pruned
     spec alone could never grow without the vertex moves)."""
     sp = get_space("nb101")
-    start = json.dumps({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", "output"]},
-                       separators=(",", ":"))
+    start = json.dumps(
+        {"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", "output"]},
+        separators=(",", ":"),
+    )
     size = lambda a: len(json.loads(a)["ops"])  # noqa: E731
     edges = lambda a: sum(map(sum, json.loads(a)["matrix"]))  # noqa: E731
     path = [start]
@@ -117,8 +137,11 @@ def test_nb101_moves_reach_larger_cells():
         nb = sp.neighbours(path[-1])
         grow = [n for n in nb if size(n) == size(path[-1]) + 1]  # a vertex with 2 new edges
         # ... fewest edges first; at the 9-edge limit, first drop an edge keeping the size
-        step = min(grow, key=edges) if grow and edges(path[-1]) <= 7 else \
-            min((n for n in nb if size(n) == size(path[-1])), key=edges)
+        step = (
+            min(grow, key=edges)
+            if grow and edges(path[-1]) <= 7
+            else min((n for n in nb if size(n) == size(path[-1])), key=edges)
+        )
         path.append(step)
     assert size(path[-1]) == 7 and len(path) <= 12
     for a, b in zip(path, path[1:]):
@@ -145,8 +168,9 @@ def test_space_without_mutation_refuses():
 def test_encodings_shapes():
     assert nb201_onehot(get_space("nb201").enumerate()[5]).sum() == 6
     assert tnb101_micro_onehot("64-41414-0_12_333").reshape(6, 4).argmax(1).tolist() == [0, 1, 2, 3, 3, 3]
-    e = nb101_adjacency_ops(json.dumps({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]],
-                                        "ops": ["input", "maxpool3x3", "output"]}))
+    e = nb101_adjacency_ops(
+        json.dumps({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "maxpool3x3", "output"]})
+    )
     assert e.shape == (21 + 15,) and e[:21].sum() == 2 and e[21:].sum() == 1
 
 
@@ -166,8 +190,14 @@ def synth():
     def make(proxy: np.ndarray) -> SearchProblem:
         return SearchProblem(sp, archs, val, test, np.asarray(proxy, float)[:, None], ["p"])
 
-    return {"val": val, "test": test, "make": make, "rng": rng,
-            "perfect": make(val.copy()), "useless": make(rng.normal(size=len(archs)))}
+    return {
+        "val": val,
+        "test": test,
+        "make": make,
+        "rng": rng,
+        "perfect": make(val.copy()),
+        "useless": make(rng.normal(size=len(archs))),
+    }
 
 
 def _final(problem, name, algo, settings, budget=40, rounds=6):
@@ -296,12 +326,18 @@ def test_ridge_recovers_a_linear_function():
 # -- speed-up --------------------------------------------------------------------------------------
 def test_curves_monotone_and_variants(synth):
     vs = make_variants(["random", "ae"], SearchSettings(population=8, sample=3, warmup=200, move=0.75))
-    assert [v.name for v in vs] == ["random", "random+warmup200", "ae", "ae+warmup200", "ae+move0.75",
-                                    "ae+warmup200+move0.75"]
+    assert [v.name for v in vs] == [
+        "random",
+        "random+warmup200",
+        "ae",
+        "ae+warmup200",
+        "ae+move0.75",
+        "ae+warmup200+move0.75",
+    ]
     res = run_search(synth["perfect"], vs, 30, 3, seed=5)
     cf = curves_frame(res)
     assert len(cf) == 6 * 30
-    for name, r in res.items():
+    for r in res.values():
         assert r.val.shape == (3, 30)
         assert np.all(np.diff(r.mean("val")) >= 0)
         # the test curve is the test accuracy of the val incumbent
@@ -353,8 +389,11 @@ def results_file(tmp_path_factory):
     syn = val + rng.normal(0, 3, len(val))
     with ResultStore(path) as st:
         key = RunKey("nb201", "cifar100", "synflow", data_free=True)
-        st.append(key, RunInfo(), [Row(i, a, float(s), 0.01, float(v), float(v) - 1.0)
-                                   for i, (a, s, v) in enumerate(zip(archs, syn, val))])
+        st.append(
+            key,
+            RunInfo(),
+            [Row(i, a, float(s), 0.01, float(v), float(v) - 1.0) for i, (a, s, v) in enumerate(zip(archs, syn, val))],
+        )
         key = RunKey("nb301", "cifar10", "synflow", data_free=True)
         st.append(key, RunInfo(), [Row(i, f"cell{i}", float(i), 0.01, float(i), float(i)) for i in range(50)])
     return path
@@ -365,9 +404,30 @@ ARGS = ["--space", "nb201", "--dataset", "cifar100", "--proxy", "synflow", "--po
 
 def test_cli_search_table_curves_and_config(results_file, tmp_path):
     curves = tmp_path / "curves.csv"
-    res = CliRunner().invoke(_cli(), ["search", str(results_file), *ARGS, "--algo", "random", "--algo", "ae",
-                                      "--warmup", "100", "--move", "0.75", "--budget", "20", "--rounds", "3",
-                                      "--curves", str(curves), "--plot", str(tmp_path / "curves.png")])
+    res = CliRunner().invoke(
+        _cli(),
+        [
+            "search",
+            str(results_file),
+            *ARGS,
+            "--algo",
+            "random",
+            "--algo",
+            "ae",
+            "--warmup",
+            "100",
+            "--move",
+            "0.75",
+            "--budget",
+            "20",
+            "--rounds",
+            "3",
+            "--curves",
+            str(curves),
+            "--plot",
+            str(tmp_path / "curves.png"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "curves.png").stat().st_size > 1000
     for name in ("random+warmup100", "ae+warmup100+move0.75", "ae+move0.75"):
@@ -375,42 +435,87 @@ def test_cli_search_table_curves_and_config(results_file, tmp_path):
     assert "729 architectures" in res.output and "validation accuracy" in res.output
     cf = pd.read_csv(curves)
     assert len(cf) == 6 * 20 and set(cf["variant"]) >= {"random", "ae+warmup100"}
-    res = CliRunner().invoke(_cli(), ["search", str(results_file), *ARGS, "--algo", "ae*", "--algo", "proxy-evolution",
-                                      "--budget", "15", "--rounds", "2", "--format", "csv", "--baseline", "ae",
-                                      "--cycles", "50"])
+    res = CliRunner().invoke(
+        _cli(),
+        [
+            "search",
+            str(results_file),
+            *ARGS,
+            "--algo",
+            "ae*",
+            "--algo",
+            "proxy-evolution",
+            "--budget",
+            "15",
+            "--rounds",
+            "2",
+            "--format",
+            "csv",
+            "--baseline",
+            "ae",
+            "--cycles",
+            "50",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["variant"] for r in rows] == ["ae", "proxy-evolution"]
     assert all(r["baseline"] == "ae" for r in rows)
     for r in rows:
         assert 0 < float(r["final_test"]) < 100
-    res = CliRunner().invoke(_cli(), ["search", str(results_file), *ARGS, "--algo", "ae", "--move", "1",
-                                      "--budget", "15", "--rounds", "2", "--count", "queries", "--report", "best-test",
-                                      "--format", "csv", "--curves", str(curves)])
+    res = CliRunner().invoke(
+        _cli(),
+        [
+            "search",
+            str(results_file),
+            *ARGS,
+            "--algo",
+            "ae",
+            "--move",
+            "1",
+            "--budget",
+            "15",
+            "--rounds",
+            "2",
+            "--count",
+            "queries",
+            "--report",
+            "best-test",
+            "--format",
+            "csv",
+            "--curves",
+            str(curves),
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["variant"] for r in rows] == ["ae", "ae+move1"] and "final_best_test" in rows[0]
     cf = pd.read_csv(curves)
     assert (cf["mean_best_test"] >= cf["mean_test"] - 1e-9).all()
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("space: nb201\ndataset: cifar100\nproxy: synflow\nalgo: [random]\nwarmup: 50\n"
-                   "budget: 400\nrounds: 2\n")
-    res = CliRunner().invoke(_cli(), ["search", str(results_file), "--config", str(cfg), "--budget", "10",
-                                      "--format", "json"])
+    cfg.write_text(
+        "space: nb201\ndataset: cifar100\nproxy: synflow\nalgo: [random]\nwarmup: 50\nbudget: 400\nrounds: 2\n"
+    )
+    res = CliRunner().invoke(
+        _cli(), ["search", str(results_file), "--config", str(cfg), "--budget", "10", "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     recs = json.loads(res.stdout)
     assert [r["variant"] for r in recs] == ["random", "random+warmup50"] and recs[0]["budget"] == 10
 
 
-@pytest.mark.parametrize("extra, needle", [
-    (["--dataset", "cifar10"], "no rows for nb201/cifar10"),
-    (["--proxy", "snip"], "proxy 'snip'"),
-    (["--warmup", "1000"], "warm-up pool of 1000"),
-    (["--budget", "1000"], "budget of 1000"),
-    (["--algo", "nope"], "unknown search algorithm"),
-    (["--space", "nb301", "--dataset", "cifar10", "--algo", "ae"], "no mutation operator"),
-    (["--config", "missing.yaml"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--dataset", "cifar10"], "no rows for nb201/cifar10"),
+        (["--proxy", "snip"], "proxy 'snip'"),
+        (["--warmup", "1000"], "warm-up pool of 1000"),
+        (["--budget", "1000"], "budget of 1000"),
+        (["--algo", "nope"], "unknown search algorithm"),
+        (["--space", "nb301", "--dataset", "cifar10", "--algo", "ae"], "no mutation operator"),
+        (["--config", "missing.yaml"], "does not exist"),
+    ],
+)
 def test_cli_bad_inputs_one_line_exit_2(results_file, extra, needle):
     args = ["search", str(results_file), *ARGS, "--budget", "5", "--rounds", "1", *extra]
     res = CliRunner().invoke(_cli(), args)

@@ -61,8 +61,13 @@ def test_kill9_writer_at_random_moments(tmp_path, commit_every):
     acked: set[int] = set()
     rng = random.Random(1234)
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(commit_every)], env=_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(commit_every)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         first = proc.stdout.readline()
         assert first, proc.stderr.read()
         acked.add(int(first))
@@ -122,8 +127,13 @@ def test_append_many_groups_runs_and_lock(tmp_path):
     path = tmp_path / "r.h5"
     other = RunKey("nb201", "cifar10", "synflow", data_free=True)
     with ResultStore(path, commit_every=3600) as st:
-        st.append_many([(KEY, RunInfo(), Row(0, "x", 1.0, 0.1)), (other, RunInfo(), Row(0, "x", 5.0, 0.1)),
-                        (KEY, RunInfo(), Row(1, "y", 2.0, 0.1))])
+        st.append_many(
+            [
+                (KEY, RunInfo(), Row(0, "x", 1.0, 0.1)),
+                (other, RunInfo(), Row(0, "x", 5.0, 0.1)),
+                (KEY, RunInfo(), Row(1, "y", 2.0, 0.1)),
+            ]
+        )
         with pytest.raises(StoreError, match="another zcbench process"):
             ResultStore(path)
         st.append_many([])
@@ -135,8 +145,11 @@ def test_coverage_counts(tmp_path):
     path = tmp_path / "r.h5"
     other = RunKey("nb201", "cifar10", "synflow", data_free=True)
     with ResultStore(path) as st:
-        st.append(KEY, RunInfo(), [Row(0, "a", 1.0, 0.1), Row(1, "b", math.nan, 0.1, error="boom"),
-                                   Row(2, "c", math.nan, 0.1, error="boom")])
+        st.append(
+            KEY,
+            RunInfo(),
+            [Row(0, "a", 1.0, 0.1), Row(1, "b", math.nan, 0.1, error="boom"), Row(2, "c", math.nan, 0.1, error="boom")],
+        )
         st.append(other, RunInfo(), [Row(0, "a", 1.0, 0.1), Row(3, "d", 2.0, 0.1)])
     cov = {c.proxy: c for c in coverage(path)}
     assert (cov["params"].done, cov["params"].failed, cov["params"].missing) == (1, 2, 1)

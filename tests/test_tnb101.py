@@ -43,6 +43,7 @@ def raw(dump) -> dict:
 
 # -- dump ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("space,half,archs", [("tnb101_micro", "micro", MICRO), ("tnb101_macro", "macro", MACRO)])
 @pytest.mark.parametrize("task", TASKS)
 def test_headline_is_best_over_epochs(dump, raw, space, half, archs, task):
@@ -119,6 +120,7 @@ def test_missing_task_in_dump(dump):
 
 # -- architectures ---------------------------------------------------------------------------------
 
+
 def test_counts_and_grammar():
     micro, macro = get_space("tnb101_micro"), get_space("tnb101_macro")
     archs_micro, archs_macro = micro.enumerate(), macro.enumerate()
@@ -132,13 +134,13 @@ def test_counts_and_grammar():
     for bad in ["64-41414-4_02_333", "64-41414-1_02_33", "32-41414-1_02_333", "64-41414-basic", "(1, 2, 3)"]:
         with pytest.raises(ArchError):
             micro.parse(bad)
-    for bad in ["64-1111-basic", "64-3333333-basic", "64-123-basic", "64-4444-basic", "64-2222-basic",
-                "64-1234-cell"]:
+    for bad in ["64-1111-basic", "64-3333333-basic", "64-123-basic", "64-4444-basic", "64-2222-basic", "64-1234-cell"]:
         with pytest.raises(ArchError):
             macro.parse(bad)
 
 
 # -- networks --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("arch", list(PUBLISHED_63))
 def test_encoder_matches_published_naslib_params(arch):
@@ -188,8 +190,15 @@ def test_discriminator_is_optional_and_counted():
     plain = s.build("64-1242-basic", "autoencoder")
     with_d = s.build("64-1242-basic", "autoencoder", discriminator=True)
     # spectral-norm convs: weight_orig + bias, 6->64->128->256 (5x5), 256->256->512->512->1 (3x3)
-    disc = (6 * 64 * 25 + 64) + (64 * 128 * 25 + 128) + (128 * 256 * 25 + 256) + (256 * 256 * 9 + 256) \
-        + (256 * 512 * 9 + 512) + (512 * 512 * 9 + 512) + (512 * 9 + 1)
+    disc = (
+        (6 * 64 * 25 + 64)
+        + (64 * 128 * 25 + 128)
+        + (128 * 256 * 25 + 256)
+        + (256 * 256 * 9 + 256)
+        + (256 * 512 * 9 + 512)
+        + (512 * 512 * 9 + 512)
+        + (512 * 9 + 1)
+    )
     assert nparams(with_d) - nparams(plain) == disc
     x = torch.randn(1, 3, 64, 64)
     torch.manual_seed(1)
@@ -197,8 +206,13 @@ def test_discriminator_is_optional_and_counted():
 
 
 EXPECTED_OUT = {
-    "class_scene": (2, 47), "class_object": (2, 75), "room_layout": (2, 9), "jigsaw": (2, 1000),
-    "segmentsemantic": (2, 17, 64, 64), "normal": (2, 3, 64, 64), "autoencoder": (2, 3, 64, 64),
+    "class_scene": (2, 47),
+    "class_object": (2, 75),
+    "room_layout": (2, 9),
+    "jigsaw": (2, 1000),
+    "segmentsemantic": (2, 17, 64, 64),
+    "normal": (2, 3, 64, 64),
+    "autoencoder": (2, 3, 64, 64),
 }
 
 
@@ -248,10 +262,12 @@ def test_soft_cross_entropy_matches_official_formula():
     assert soft_cross_entropy(logits, target).item() == pytest.approx(expected.item())
     hard = torch.tensor([[1.0, 0.0, 0.0]])
     assert soft_cross_entropy(logits, hard).item() == pytest.approx(
-        torch.nn.functional.cross_entropy(logits, torch.tensor([0])).item(), abs=1e-4)
+        torch.nn.functional.cross_entropy(logits, torch.tensor([0])).item(), abs=1e-4
+    )
 
 
 # -- Taskonomy data --------------------------------------------------------------------------------
+
 
 def test_synthetic_batches_are_seeded_and_typed():
     x1, y1 = synthetic_taskonomy_batch("class_object", 3, seed=5, size=32)
@@ -276,11 +292,14 @@ def _mini_taskonomy(root: Path, rng: np.random.Generator) -> None:
                 (root / building / d).mkdir(parents=True, exist_ok=True)
             base = root / building
             Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
-                base / "rgb" / (stem.format(d="rgb") + ".png"))
+                base / "rgb" / (stem.format(d="rgb") + ".png")
+            )
             Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
-                base / "normal" / (stem.format(d="normal") + ".png"))
+                base / "normal" / (stem.format(d="normal") + ".png")
+            )
             Image.fromarray(rng.integers(0, 18, (40, 48), dtype=np.uint8)).save(
-                base / "segmentsemantic" / (stem.format(d="segmentsemantic") + ".png"))
+                base / "segmentsemantic" / (stem.format(d="segmentsemantic") + ".png")
+            )
             np.save(base / "class_object" / (stem.format(d="class_object") + ".npy"), rng.random(1000))
             np.save(base / "class_scene" / (stem.format(d="class_scene") + ".npy"), rng.random(365))
             np.save(base / "room_layout" / (stem.format(d="room_layout") + ".npy"), rng.normal(size=9))

@@ -18,31 +18,79 @@ import torch
 
 TASKS = ["class_scene", "class_object", "room_layout", "jigsaw", "segmentsemantic", "normal", "autoencoder"]
 INFO_NAMES = ["inference_time", "encoder_params", "model_params", "model_FLOPs", "encoder_FLOPs"]
-_CLS = ["train_top1", "train_top5", "train_loss", "valid_top1", "valid_top5", "valid_loss",
-        "test_top1", "test_top5", "test_loss", "time_elapsed"]
+_CLS = [
+    "train_top1",
+    "train_top5",
+    "train_loss",
+    "valid_top1",
+    "valid_top5",
+    "valid_loss",
+    "test_top1",
+    "test_top5",
+    "test_loss",
+    "time_elapsed",
+]
 METRICS = {
     "class_scene": _CLS,
     "class_object": _CLS,
     "jigsaw": _CLS,
-    "room_layout": ["train_loss", "train_neg_loss", "valid_loss", "valid_neg_loss", "test_loss", "test_neg_loss",
-                    "time_elapsed"],
-    "segmentsemantic": ["train_loss", "train_acc", "train_mIoU", "valid_loss", "valid_acc", "valid_mIoU",
-                        "test_loss", "test_acc", "test_mIoU", "time_elapsed"],
-    "normal": ["train_l1_loss", "train_ssim", "valid_l1_loss", "valid_ssim", "test_l1_loss", "test_ssim",
-               "time_elapsed"],
-    "autoencoder": ["train_l1_loss", "train_ssim", "valid_l1_loss", "valid_ssim", "test_l1_loss", "test_ssim",
-                    "time_elapsed"],
+    "room_layout": [
+        "train_loss",
+        "train_neg_loss",
+        "valid_loss",
+        "valid_neg_loss",
+        "test_loss",
+        "test_neg_loss",
+        "time_elapsed",
+    ],
+    "segmentsemantic": [
+        "train_loss",
+        "train_acc",
+        "train_mIoU",
+        "valid_loss",
+        "valid_acc",
+        "valid_mIoU",
+        "test_loss",
+        "test_acc",
+        "test_mIoU",
+        "time_elapsed",
+    ],
+    "normal": [
+        "train_l1_loss",
+        "train_ssim",
+        "valid_l1_loss",
+        "valid_ssim",
+        "test_l1_loss",
+        "test_ssim",
+        "time_elapsed",
+    ],
+    "autoencoder": [
+        "train_l1_loss",
+        "train_ssim",
+        "valid_l1_loss",
+        "valid_ssim",
+        "test_l1_loss",
+        "test_ssim",
+        "time_elapsed",
+    ],
 }
-EPOCHS = {"class_scene": 25, "class_object": 25, "room_layout": 25, "jigsaw": 10,
-          "segmentsemantic": 30, "normal": 30, "autoencoder": 30}
+EPOCHS = {
+    "class_scene": 25,
+    "class_object": 25,
+    "room_layout": 25,
+    "jigsaw": 10,
+    "segmentsemantic": 30,
+    "normal": 30,
+    "autoencoder": 30,
+}
 
 # arch -> (NASLib published params in M with a 63-way head, final channels C)
 PUBLISHED_63 = {
-    "64-1242-basic": (11.218783, 512),        # NASLib macro (1, 2, 4, 2, 0, 0)
-    "64-121113-basic": (3.081183, 128),       # NASLib macro (1, 2, 1, 1, 1, 3)
-    "64-41414-1_00_210": (0.910687, 512),     # NASLib micro (1, 0, 0, 2, 1, 0)
-    "64-41414-1_00_223": (9.440607, 512),     # NASLib micro (1, 0, 0, 2, 2, 3)
-    "64-41414-0_11_233": (16.256351, 512),    # NASLib micro (0, 1, 1, 2, 3, 3)
+    "64-1242-basic": (11.218783, 512),  # NASLib macro (1, 2, 4, 2, 0, 0)
+    "64-121113-basic": (3.081183, 128),  # NASLib macro (1, 2, 1, 1, 1, 3)
+    "64-41414-1_00_210": (0.910687, 512),  # NASLib micro (1, 0, 0, 2, 1, 0)
+    "64-41414-1_00_223": (9.440607, 512),  # NASLib micro (1, 0, 0, 2, 2, 3)
+    "64-41414-0_11_233": (16.256351, 512),  # NASLib micro (0, 1, 1, 2, 3, 3)
 }
 HEAD_OUT = {"class_scene": 47, "class_object": 75, "room_layout": 9}
 # stem conv 3*32*9 + BN(32) 64 + conv 32*64*9 + BN(64) 128 = 19488, all edges Zero, + Linear(512, K)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
@@ -68,9 +68,7 @@ class BenchResult:
             a = sum(self.plain[p] for p in members) / n
             b = sum(self.shared[p] for p in members) / n
             lines.append(f"{label:<12} {a:13.3f} {b:14.3f} {a / b if b > 0 else math.nan:7.2f}  ({', '.join(members)})")
-        lines.append(
-            f"{'ALL':<12} {self.plain_total / n:13.3f} {self.shared_total / n:14.3f} {self.ratio:7.2f}"
-        )
+        lines.append(f"{'ALL':<12} {self.plain_total / n:13.3f} {self.shared_total / n:14.3f} {self.ratio:7.2f}")
         lines.append("scores identical: " + ("yes" if not self.mismatches else "NO: " + "; ".join(self.mismatches)))
         return "\n".join(lines)
 
@@ -101,22 +99,37 @@ def run_bench(
     dataset = dataset or sp.datasets[0]
     names = expand_names(select_proxies(proxies))
     opts = {"batch_size": batch_size, **(options or {})}
-    settings = RunSettings(space, dataset, names, seed=seed, batch_size=batch_size, synthetic=synthetic,
-                           data_dir=data_dir, device=device, options=opts)
+    settings = RunSettings(
+        space,
+        dataset,
+        names,
+        seed=seed,
+        batch_size=batch_size,
+        synthetic=synthetic,
+        data_dir=data_dir,
+        device=device,
+        options=opts,
+    )
     scorer = ArchScorer(settings)
     chosen = list(archs) if archs else sp.sample(n_archs, seed)
     res = BenchResult(names, len(chosen), device, {p: 0.0 for p in names}, {p: 0.0 for p in names})
     for i, arch in enumerate(chosen):
         aseed = arch_seed(seed, arch)
 
-        def make_net() -> torch.nn.Module:
+        def make_net(aseed: int = aseed, arch: str = arch) -> torch.nn.Module:
             torch.manual_seed(aseed)
             return sp.build(arch, dataset)
 
         ctx = ProxyContext(
-            inputs=scorer.inputs, targets=scorer.targets, input_shape=tuple(scorer.spec.shape),
-            num_classes=scorer.spec.num_classes, loss_fn=sp.loss_fn(dataset), task=scorer.spec.task,
-            seed=aseed, device=torch.device(device), options=dict(opts),
+            inputs=scorer.inputs,
+            targets=scorer.targets,
+            input_shape=tuple(scorer.spec.shape),
+            num_classes=scorer.spec.num_classes,
+            loss_fn=sp.loss_fn(dataset),
+            task=scorer.spec.task,
+            seed=aseed,
+            device=torch.device(device),
+            options=dict(opts),
         )
         if warmup and i == 0:
             compute_scores(names, make_net, ctx)

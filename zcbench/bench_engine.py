@@ -13,9 +13,9 @@ import io
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from .engine import run_scoring
 
@@ -58,9 +58,19 @@ def engine_throughput(
             t0 = time.perf_counter()
             with contextlib.redirect_stderr(io.StringIO()):  # the runs' own log lines are not the report
                 summary = run_scoring(
-                    space=space, dataset=dataset, proxies=list(proxies), sample=n_archs, seed=seed,
-                    batch_size=batch_size, device=device, workers=w, synthetic=synthetic, data_dir=data_dir,
-                    out=str(path), resume=False, quiet=True,
+                    space=space,
+                    dataset=dataset,
+                    proxies=list(proxies),
+                    sample=n_archs,
+                    seed=seed,
+                    batch_size=batch_size,
+                    device=device,
+                    workers=w,
+                    synthetic=synthetic,
+                    data_dir=data_dir,
+                    out=str(path),
+                    resume=False,
+                    quiet=True,
                 )
             out.append(EngineThroughput(w, summary.scored, time.perf_counter() - t0, device))
     return out
@@ -71,6 +81,8 @@ def format_throughput(rows: Sequence[EngineThroughput]) -> str:
     lines = [f"{'workers':>7} {'archs':>6} {'seconds':>8} {'arch/s':>8} {'speed-up':>8}  device"]
     base = rows[0].archs_per_s if rows else float("nan")
     for r in rows:
-        lines.append(f"{r.workers:>7d} {r.archs:>6d} {r.seconds:>8.2f} {r.archs_per_s:>8.2f} "
-                     f"{r.archs_per_s / base:>7.2f}x  {r.device}")
+        lines.append(
+            f"{r.workers:>7d} {r.archs:>6d} {r.seconds:>8.2f} {r.archs_per_s:>8.2f} "
+            f"{r.archs_per_s / base:>7.2f}x  {r.device}"
+        )
     return "\n".join(lines)

@@ -35,9 +35,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
-from typing import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -228,7 +228,7 @@ class StopFlag:
         self.signal = ""
         self._old: dict[int, object] = {}
 
-    def install(self) -> "StopFlag":
+    def install(self) -> StopFlag:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -247,9 +247,17 @@ class StopFlag:
 class Engine:
     """Distributes a plan over worker processes; the caller's store is the single writer."""
 
-    def __init__(self, plan: Plan, store: ResultStore, devices: list[str], workers: int,
-                 timeout: float | None = None, progress: Callable[[int, int], None] | None = None,
-                 log: Callable[[str], None] | None = None, stop: StopFlag | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: ResultStore,
+        devices: list[str],
+        workers: int,
+        timeout: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        log: Callable[[str], None] | None = None,
+        stop: StopFlag | None = None,
+    ) -> None:
         self.plan, self.store, self.devices, self.n_per_device = plan, store, devices, workers
         self.timeout, self.stop = timeout, stop or StopFlag()
         self.progress = progress or (lambda n, f: None)
@@ -266,8 +274,12 @@ class Engine:
     # worker lifecycle
     def _start(self, device: str) -> _Worker:
         parent_end, child_end = self.ctx.Pipe(duplex=True)
-        proc = self.ctx.Process(target=_worker_main, args=(self.settings, device, self.threads, child_end),
-                                daemon=True, name=f"zcbench-worker-{device}")
+        proc = self.ctx.Process(
+            target=_worker_main,
+            args=(self.settings, device, self.threads, child_end),
+            daemon=True,
+            name=f"zcbench-worker-{device}",
+        )
         # The child inherits a blocked SIGINT through fork+exec, so a Ctrl-C that reaches the whole
         # process group while it is still importing torch cannot kill it with a traceback.
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -337,7 +349,7 @@ class Engine:
             return 0
         n_total = len(self.devices) * self.n_per_device
         size = max(1, min(8, len(todo) // (n_total * 4)))
-        pending: deque = deque(todo[i:i + size] for i in range(0, len(todo), size))
+        pending: deque = deque(todo[i : i + size] for i in range(0, len(todo), size))
         for d in self.devices:
             for _ in range(min(self.n_per_device, max(1, len(todo) // len(self.devices)))):
                 self._start(d)
@@ -471,8 +483,12 @@ class RayEngine(Engine):
             return 0
         started_ray = not ray.is_initialized()
         if started_ray:
-            ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                     log_to_driver=False, logging_level="ERROR")
+            ray.init(
+                address=os.environ.get("RAY_ADDRESS") or None,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+            )
         gpu = self.devices != ["cpu"]
         resource = "GPU" if gpu else "CPU"
         avail = int(ray.cluster_resources().get(resource, 0))
@@ -569,9 +585,11 @@ class RunSummary:
 
     def line(self) -> str:
         shard = f" [shard {self.shard[0]}/{self.shard[1]}]" if self.shard else ""
-        return (f"scored {self.scored} architectures x {self.proxies} proxies{shard} "
-                f"({self.cached} already cached, {self.failed} failed architectures) in {self.seconds:.1f}s "
-                f"-> {self.out}")
+        return (
+            f"scored {self.scored} architectures x {self.proxies} proxies{shard} "
+            f"({self.cached} already cached, {self.failed} failed architectures) in {self.seconds:.1f}s "
+            f"-> {self.out}"
+        )
 
 
 class _Progress:
@@ -581,8 +599,9 @@ class _Progress:
         self.total, self.quiet, self.every = total, quiet, every
         self.n = self.failed = 0
         self.t0 = self.last = time.monotonic()
-        self.bar = tqdm(total=total, unit="arch", disable=quiet or total == 0, file=sys.stderr,
-                        dynamic_ncols=True, smoothing=0.1)
+        self.bar = tqdm(
+            total=total, unit="arch", disable=quiet or total == 0, file=sys.stderr, dynamic_ncols=True, smoothing=0.1
+        )
 
     def __call__(self, n: int, failed: int) -> None:
         self.n += n
@@ -594,8 +613,11 @@ class _Progress:
         if self.quiet and (now - self.last >= self.every or self.n == self.total):
             self.last = now
             rate = self.n / max(now - self.t0, 1e-9)
-            print(f"zcbench: {self.n}/{self.total} architectures, {rate:.2f} arch/s, {self.failed} failed",
-                  file=sys.stderr, flush=True)
+            print(
+                f"zcbench: {self.n}/{self.total} architectures, {rate:.2f} arch/s, {self.failed} failed",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def log(self, text: str) -> None:
         if self.bar.disable:
@@ -655,10 +677,33 @@ def _serial(plan: Plan, store: ResultStore, progress: _Progress, stop: StopFlag)
     return n[0]
 
 
-def run_scoring(*, space, dataset, proxies, dump=None, archs_file=None, sample=None, limit=None, seed=0,
-                batch_size=64, dataload="random", dataload_info=1, epochs=None, device="cpu", workers=0,
-                data_dir=None, synthetic=False, options=None, out="results/zcbench.h5", resume=True,
-                quiet=False, shard=None, timeout=None, executor="local", variant=None) -> RunSummary:
+def run_scoring(
+    *,
+    space,
+    dataset,
+    proxies,
+    dump=None,
+    archs_file=None,
+    sample=None,
+    limit=None,
+    seed=0,
+    batch_size=64,
+    dataload="random",
+    dataload_info=1,
+    epochs=None,
+    device="cpu",
+    workers=0,
+    data_dir=None,
+    synthetic=False,
+    options=None,
+    out="results/zcbench.h5",
+    resume=True,
+    quiet=False,
+    shard=None,
+    timeout=None,
+    executor="local",
+    variant=None,
+) -> RunSummary:
     """Plan, score and store; raises :class:`Interrupted` (exit 130) after saving on Ctrl-C."""
     if executor == "ray":  # Ray places actors on the cluster's devices, not this machine's
         if device not in ("cpu", "cuda"):
@@ -679,10 +724,20 @@ def run_scoring(*, space, dataset, proxies, dump=None, archs_file=None, sample=N
     if timeout is not None and timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     settings = RunSettings(
-        space=space, dataset=dataset, proxies=list(proxies), seed=seed, batch_size=batch_size,
-        dataload=dataload, dataload_info=dataload_info, synthetic=synthetic, data_dir=data_dir,
-        device=",".join(devices) if len(devices) > 1 else devices[0], dump=dump, epochs=epochs,
-        options=dict(options or {}), variant=variant,
+        space=space,
+        dataset=dataset,
+        proxies=list(proxies),
+        seed=seed,
+        batch_size=batch_size,
+        dataload=dataload,
+        dataload_info=dataload_info,
+        synthetic=synthetic,
+        data_dir=data_dir,
+        device=",".join(devices) if len(devices) > 1 else devices[0],
+        dump=dump,
+        epochs=epochs,
+        options=dict(options or {}),
+        variant=variant,
     )
     t0 = time.perf_counter()
     stop = StopFlag()
@@ -700,11 +755,19 @@ def run_scoring(*, space, dataset, proxies, dump=None, archs_file=None, sample=N
         finally:
             stop.restore()
             bar.close()
-    summary = RunSummary(n, len(plan.archs) - len(plan.todo), bar.failed, len(settings.proxies),
-                         time.perf_counter() - t0, str(out), shard_t)
+    summary = RunSummary(
+        n,
+        len(plan.archs) - len(plan.todo),
+        bar.failed,
+        len(settings.proxies),
+        time.perf_counter() - t0,
+        str(out),
+        shard_t,
+    )
     if stop.set:
-        raise Interrupted(f"interrupted ({stop.signal}): {n} architectures saved to {out}; "
-                          f"run the same command again to resume")
+        raise Interrupted(
+            f"interrupted ({stop.signal}): {n} architectures saved to {out}; run the same command again to resume"
+        )
     return summary
 
 

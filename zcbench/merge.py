@@ -10,8 +10,9 @@ and lock as a ``score`` run; an existing output file takes part in the merge as 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,17 +26,22 @@ _VERSIONS = ("zcbench", "torch")
 
 def _key_of(attrs: dict[str, Any]) -> RunKey:
     return RunKey(
-        space=str(attrs["space"]), dataset=str(attrs["dataset"]), proxy=str(attrs["proxy"]),
-        seed=int(attrs["seed"]), batch_size=int(attrs["batch_size"]), dataload=str(attrs["dataload"]),
-        dataload_info=int(attrs["dataload_info"]), data_source=str(attrs["data_source"]),
-        data_free=bool(attrs.get("data_free", False)), options=str(attrs.get("options", "")),
+        space=str(attrs["space"]),
+        dataset=str(attrs["dataset"]),
+        proxy=str(attrs["proxy"]),
+        seed=int(attrs["seed"]),
+        batch_size=int(attrs["batch_size"]),
+        dataload=str(attrs["dataload"]),
+        dataload_info=int(attrs["dataload_info"]),
+        data_source=str(attrs["data_source"]),
+        data_free=bool(attrs.get("data_free", False)),
+        options=str(attrs.get("options", "")),
     )
 
 
 def _rows(cols: dict[str, np.ndarray]) -> list[Row]:
     n = len(cols["arch"])
-    return [Row(*(cols[c][j].item() if hasattr(cols[c][j], "item") else cols[c][j] for c in COLUMNS))
-            for j in range(n)]
+    return [Row(*(cols[c][j].item() if hasattr(cols[c][j], "item") else cols[c][j] for c in COLUMNS)) for j in range(n)]
 
 
 def _same_score(a: Row, b: Row) -> bool:
@@ -71,7 +77,8 @@ def merge_results(inputs: Sequence[str | Path], out: str | Path, check_versions:
                 if a is not None and b is not None and str(a) != str(b):
                     raise StoreError(
                         f"{key.path}: {name} differs between {first_src} ({a}) and {src} ({b}); refusing to merge"
-                        + (" (--ignore-versions to allow)" if name in _VERSIONS else ""))
+                        + (" (--ignore-versions to allow)" if name in _VERSIONS else "")
+                    )
             latest = {r.arch: r for r in _rows(cols)}  # within one file the last row of an arch wins
             for row in latest.values():
                 old, _ = rows.get(row.arch, (None, False))
@@ -82,11 +89,13 @@ def merge_results(inputs: Sequence[str | Path], out: str | Path, check_versions:
                 elif _same_score(old, row):
                     duplicates += 1
                 else:
-                    raise StoreError(f"{key.path}: {row.arch} scored {old.score!r} in {first_src} but "
-                                     f"{row.score!r} in {src}; refusing to merge")
+                    raise StoreError(
+                        f"{key.path}: {row.arch} scored {old.score!r} in {first_src} but "
+                        f"{row.score!r} in {src}; refusing to merge"
+                    )
     n_rows = 0
     with ResultStore(out) as store:
-        for path, (key, info, _, _, rows) in runs.items():
+        for key, info, _, _, rows in runs.values():
             new = [r for r, in_out in rows.values() if not in_out]
             store.append_many((key, info, r) for r in new)
             n_rows += len(new)

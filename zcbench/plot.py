@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ def _tight(fig) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         fig.tight_layout()
+
 
 TOP_COLOR = "#d62728"
 REST_COLOR = "#7f7f7f"
@@ -102,7 +103,7 @@ def scatter(
             ax.set_xlabel(f"{target} accuracy{' rank' if axes == 'rank' else ' (%)'}", fontsize=8)
             ax.set_ylabel(f"score{' rank' if axes == 'rank' else ''}", fontsize=8)
             ax.tick_params(labelsize=7)
-        for ax in list(axs.flat)[len(cols):]:
+        for ax in list(axs.flat)[len(cols) :]:
             ax.axis("off")
         axs.flat[0].legend(fontsize=7, loc="upper left", markerscale=2)
         fig.suptitle(f"{space} / {dataset}: proxy score vs {target} accuracy ({axes} axes)", fontsize=11)
@@ -126,7 +127,9 @@ def heatmap(
     plt = require_matplotlib()
     protocol = protocol or rep.Protocol()
     if table is None:
-        table = rep.correlation_table(frame, protocol, metrics=["spearman"], proxies=proxies, spaces=spaces, datasets=datasets, vote=False)
+        table = rep.correlation_table(
+            frame, protocol, metrics=["spearman"], proxies=proxies, spaces=spaces, datasets=datasets, vote=False
+        )
     if table.empty:
         return []
     table = table.assign(bench=table["space"] + "/" + table["dataset"])
@@ -140,7 +143,15 @@ def heatmap(
     for i in range(vals.shape[0]):
         for j in range(vals.shape[1]):
             v = vals[i, j]
-            ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if abs(v) > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                "–" if math.isnan(v) else f"{v:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if abs(v) > 0.6 else "black",
+            )
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
     ax.set_title(f"Spearman ρ vs {protocol.target} accuracy ({protocol.name}, {protocol.sign})", fontsize=10)
     _tight(fig)
@@ -177,7 +188,15 @@ def proxy_matrix(
         for i in range(k):
             for j in range(k):
                 v = mat[i, j]
-                ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=6, color="white" if abs(v) > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    "–" if math.isnan(v) else f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if abs(v) > 0.6 else "black",
+                )
         fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
         ax.set_title(f"{space} / {dataset}: proxy vs proxy", fontsize=10)
         _tight(fig)
@@ -227,11 +246,17 @@ def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", t
         (line,) = ax.plot(n, mean, label=name, lw=1.4)
         ax.fill_between(n, mean - std, mean + std, color=line.get_color(), alpha=0.12, lw=0)
     ax.set_xlabel("trained models")
-    label = {"test": "incumbent test accuracy (%)", "val": "incumbent val accuracy (%)",
-             "best_test": "best test accuracy so far (%)"}[which]
+    label = {
+        "test": "incumbent test accuracy (%)",
+        "val": "incumbent val accuracy (%)",
+        "best_test": "best test accuracy so far (%)",
+    }[which]
     ax.set_ylabel(label)
-    note = ("best test accuracy among the trained models" if which == "best_test"
-            else "incumbent = best val accuracy so far") + "; mean ± std over rounds"
+    note = (
+        "best test accuracy among the trained models"
+        if which == "best_test"
+        else "incumbent = best val accuracy so far"
+    ) + "; mean ± std over rounds"
     ax.set_title(f"{title}\n{note}" if title else note, fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Callable, Generic, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from .errors import UsageError
 

@@ -15,11 +15,12 @@ import io
 import json
 import math
 import os
-import sys
 import re
-from dataclasses import dataclass, field, fields, replace
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,9 @@ def _find_yaml(kind: str, name: str) -> Path:
         cand = d / f"{kind}s" / f"{name}.yaml"
         if cand.is_file():
             return cand
-    known = sorted({c.stem for d in config_dirs() if (d / f"{kind}s").is_dir() for c in (d / f"{kind}s").glob("*.yaml")})
+    known = sorted(
+        {c.stem for d in config_dirs() if (d / f"{kind}s").is_dir() for c in (d / f"{kind}s").glob("*.yaml")}
+    )
     raise UsageError(f"unknown {kind} {name!r} (known: {', '.join(known) or 'none found'})")
 
 
@@ -119,8 +122,14 @@ class Protocol:
     def caption(self, notes: Iterable[str] = ()) -> str:
         """One line stating target, sign, NaN handling and sampling (what changes the numbers)."""
         sign = "absolute value |ρ| (sign discarded)" if self.sign == "abs" else "signed (negative = anti-correlated)"
-        nan_s = "failed (NaN) scores omitted" if self.score_nan == "omit" else f"failed (NaN) scores set to {stats.WORST_SCORE:g} (ranked last)"
-        nan_c = "undefined correlations counted as 0" if self.corr_nan == "zero" else "undefined correlations shown as NaN"
+        nan_s = (
+            "failed (NaN) scores omitted"
+            if self.score_nan == "omit"
+            else f"failed (NaN) scores set to {stats.WORST_SCORE:g} (ranked last)"
+        )
+        nan_c = (
+            "undefined correlations counted as 0" if self.corr_nan == "zero" else "undefined correlations shown as NaN"
+        )
         if self.sample_size:
             seeds = f"seeds {self.seeds[0]}–{self.seeds[-1]}" if len(self.seeds) > 1 else f"seed {self.seeds[0]}"
             samp = f"mean over {len(self.seeds)} random samples of {self.sample_size} architectures ({seeds})"
@@ -340,7 +349,20 @@ def correlation_table(
                         notes.append(f"{space}/{dataset}: vote skipped, {idx.size} > vote_max_n {protocol.vote_max_n}")
                     else:
                         v = _vote_value(block.iloc[idx], t, protocol)
-                    ns.append(int(np.sum(np.all(np.isfinite(np.vstack([_scores(block.iloc[idx], p, protocol) for p in VOTE_PROXIES])), axis=0))) if protocol.score_nan == "omit" else idx.size)
+                    ns.append(
+                        int(
+                            np.sum(
+                                np.all(
+                                    np.isfinite(
+                                        np.vstack([_scores(block.iloc[idx], p, protocol) for p in VOTE_PROXIES])
+                                    ),
+                                    axis=0,
+                                )
+                            )
+                        )
+                        if protocol.score_nan == "omit"
+                        else idx.size
+                    )
                     for m in metrics:
                         per_metric[m].append(v if m == "vote" else math.nan)
                     continue
@@ -359,12 +381,20 @@ def correlation_table(
                 cs, ct = stats.clean_pair(score[pool], target_all[pool], protocol.score_nan)
                 for m in metrics:
                     fn, is_corr = metric_fn(m)
-                    lo, hi = stats.bootstrap_ci(lambda a, b: _finish(fn(a, b), is_corr, protocol), cs, ct, ci_resamples, seed=ci_seed)
+                    lo, hi = stats.bootstrap_ci(
+                        lambda a, b, fn=fn, is_corr=is_corr: _finish(fn(a, b), is_corr, protocol),
+                        cs,
+                        ct,
+                        ci_resamples,
+                        seed=ci_seed,
+                    )
                     row[f"{m}_lo"], row[f"{m}_hi"] = lo, hi
             rows.append(row)
     out = pd.DataFrame(rows)
     if ci:
-        notes.append(f"95% intervals: percentile bootstrap over all architectures, {ci_resamples} resamples, seed {ci_seed}")
+        notes.append(
+            f"95% intervals: percentile bootstrap over all architectures, {ci_resamples} resamples, seed {ci_seed}"
+        )
     out.attrs["notes"] = list(dict.fromkeys(notes))
     out.attrs["caption"] = protocol.caption(out.attrs["notes"])
     return out
@@ -407,7 +437,9 @@ def load_paper(name: str) -> Paper:
                     space=str(t["space"]),
                     metric=str(t.get("metric", "spearman")),
                     protocol=str(t.get("protocol", data.get("protocol", "plain"))),
-                    values={str(d): {str(p): float(v) for p, v in (cells or {}).items()} for d, cells in t["values"].items()},
+                    values={
+                        str(d): {str(p): float(v) for p, v in (cells or {}).items()} for d, cells in t["values"].items()
+                    },
                     source=str(t.get("source", "")),
                     caption=str(t.get("caption", "")),
                     overrides=dict(t.get("overrides") or {}),
@@ -417,7 +449,13 @@ def load_paper(name: str) -> Paper:
             raise UsageError(f"{path}: table {i + 1} is malformed ({type(err).__name__}: {err})") from None
     if not tables:
         raise UsageError(f"{path}: no tables")
-    return Paper(str(data.get("name", path.stem)), str(data.get("title", "")), str(data.get("source", "")), tuple(tables), str(data.get("notes", "")))
+    return Paper(
+        str(data.get("name", path.stem)),
+        str(data.get("title", "")),
+        str(data.get("source", "")),
+        tuple(tables),
+        str(data.get("notes", "")),
+    )
 
 
 def compare_paper(
@@ -483,10 +521,16 @@ def compare_paper(
                 elif tcol not in sub.columns or not np.isfinite(sub[tcol].to_numpy(dtype=float)).any():
                     row["status"] = f"missing: no {proto.target} accuracies (benchmark dump not loaded)"
                 elif any(p not in sub.columns or not np.isfinite(sub[p].to_numpy(dtype=float)).any() for p in needs):
-                    lacking = [p for p in needs if p not in sub.columns or not np.isfinite(sub[p].to_numpy(dtype=float)).any()]
+                    lacking = [
+                        p for p in needs if p not in sub.columns or not np.isfinite(sub[p].to_numpy(dtype=float)).any()
+                    ]
                     row["status"] = f"missing: no {', '.join(lacking)} scores"
                 else:
-                    hit = ours_tab[(ours_tab["dataset"] == dataset) & (ours_tab["proxy"] == proxy)] if len(ours_tab) else ours_tab
+                    hit = (
+                        ours_tab[(ours_tab["dataset"] == dataset) & (ours_tab["proxy"] == proxy)]
+                        if len(ours_tab)
+                        else ours_tab
+                    )
                     if not len(hit) or not np.isfinite(hit.iloc[0][metric]):
                         row["status"] = "undefined (NaN correlation)"
                     else:
@@ -512,7 +556,11 @@ def check_failures(comparison: pd.DataFrame, tol: float) -> list[str]:
     if not len(comparison):
         return []
     bad = comparison[np.abs(comparison["delta"].astype(float)) > tol]
-    return [f"{r.table} {r.space}/{r.dataset} {r.proxy} {r.metric}: ours {r.ours:.3f} vs paper {r.paper:.3f} (Δ {r.delta:+.3f})" for r in bad.itertuples()]
+    return [
+        f"{r.table} {r.space}/{r.dataset} {r.proxy} {r.metric}: "
+        f"ours {r.ours:.3f} vs paper {r.paper:.3f} (Δ {r.delta:+.3f})"
+        for r in bad.itertuples()
+    ]
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -532,7 +580,23 @@ def _text_rows(df: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]
     return cols, rows
 
 
-_LATEX_ESC = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--", "−": "$-$", "Δ": r"$\Delta$", "ρ": r"$\rho$", "τ": r"$\tau$"}
+_LATEX_ESC = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "–": "--",
+    "−": "$-$",
+    "Δ": r"$\Delta$",
+    "ρ": r"$\rho$",
+    "τ": r"$\tau$",
+}
 
 
 def latex_escape(text: str) -> str:

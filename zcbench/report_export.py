@@ -9,8 +9,14 @@ from .errors import UsageError
 from .store import load_frame
 
 
-def export_frame(results, fmt: str = "csv", sort_by: str | None = None, head: int | None = None,
-                 space: str | None = None, dataset: str | None = None) -> str:
+def export_frame(
+    results,
+    fmt: str = "csv",
+    sort_by: str | None = None,
+    head: int | None = None,
+    space: str | None = None,
+    dataset: str | None = None,
+) -> str:
     df = load_frame(results)
     if space:
         df = df[df["space"] == space]
@@ -25,8 +31,10 @@ def export_frame(results, fmt: str = "csv", sort_by: str | None = None, head: in
     if fmt == "csv":
         return df.to_csv(index=False)
     if fmt == "json":
-        records = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-                   for r in df.to_dict(orient="records")]
+        records = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")
+        ]
         return json.dumps(records, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o)) + "\n"
     with_pd = df.copy()
     # a terminal table leaves out what carries no information (no dump: no index, no accuracies)

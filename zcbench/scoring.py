@@ -12,9 +12,10 @@ import hashlib
 import json
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -67,9 +68,15 @@ class RunSettings:
         if "batch_size" in spec.option_keys and spec.data_free:
             opts.setdefault("batch_size", self.batch_size)
         return RunKey(
-            space=self.store_space, dataset=self.dataset, proxy=proxy, seed=self.seed,
-            batch_size=self.batch_size, dataload=self.dataload, dataload_info=self.dataload_info,
-            data_source="synthetic" if self.synthetic else "images", data_free=spec.data_free,
+            space=self.store_space,
+            dataset=self.dataset,
+            proxy=proxy,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            dataload=self.dataload,
+            dataload_info=self.dataload_info,
+            data_source="synthetic" if self.synthetic else "images",
+            data_free=spec.data_free,
             options=json.dumps(opts, sort_keys=True) if opts else "",
         )
 
@@ -78,8 +85,10 @@ class RunSettings:
         known = {k for p in self.proxies for k in PROXIES.get(p).option_keys} - {"batch_size"}
         unknown = sorted(set(self.options) - known)
         if unknown:
-            raise UsageError(f"option {unknown[0]!r} is not read by any selected proxy "
-                             f"(options they read: {', '.join(sorted(known)) or 'none'})")
+            raise UsageError(
+                f"option {unknown[0]!r} is not read by any selected proxy "
+                f"(options they read: {', '.join(sorted(known)) or 'none'})"
+            )
 
     def run_info(self) -> RunInfo:
         return RunInfo(dump=self.dump or "", device=self.device)
@@ -133,8 +142,9 @@ def select_archs(
     return archs
 
 
-def plan_run(settings: RunSettings, store: ResultStore | None, archs_file=None, sample=None, limit=None,
-             resume: bool = True) -> Plan:
+def plan_run(
+    settings: RunSettings, store: ResultStore | None, archs_file=None, sample=None, limit=None, resume: bool = True
+) -> Plan:
     space = get_space(settings.space)
     space.check_dataset(settings.dataset)
     space.check_variant(settings.variant)
@@ -181,9 +191,14 @@ class ArchScorer:
         self.inputs = self.targets = None
         if settings.needs_images:
             x, y = make_batch(
-                self.space, settings.dataset, settings.batch_size, settings.seed,
-                data_dir=settings.data_dir, synthetic=settings.synthetic,
-                dataload=settings.dataload, dataload_info=settings.dataload_info,
+                self.space,
+                settings.dataset,
+                settings.batch_size,
+                settings.seed,
+                data_dir=settings.data_dir,
+                synthetic=settings.synthetic,
+                dataload=settings.dataload,
+                dataload_info=settings.dataload_info,
             )
             self.inputs, self.targets = x.to(self.device), y.to(self.device)
 
@@ -198,9 +213,14 @@ class ArchScorer:
             return self.space.build(arch, self.settings.dataset)
 
         ctx = ProxyContext(
-            inputs=self.inputs, targets=self.targets, input_shape=tuple(self.spec.shape),
-            num_classes=self.spec.num_classes, loss_fn=self.space.loss_fn(self.settings.dataset),
-            task=self.spec.task, seed=aseed, device=self.device,
+            inputs=self.inputs,
+            targets=self.targets,
+            input_shape=tuple(self.spec.shape),
+            num_classes=self.spec.num_classes,
+            loss_fn=self.space.loss_fn(self.settings.dataset),
+            task=self.spec.task,
+            seed=aseed,
+            device=self.device,
             options={"batch_size": self.settings.batch_size} | dict(self.settings.options),
         )
         results = compute_scores(list(proxies), make_net, ctx)

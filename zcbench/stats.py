@@ -20,7 +20,7 @@ fewer than 2 points) as NaN; ``zero`` counts it as 0, as NAS-Bench-Suite-Zero's 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import stats as _st

@@ -32,9 +32,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def _read_journal(path: Path) -> list[tuple[RunKey, RunInfo, Row]]:
     if not path.exists():
         return []
     out = []
-    with open(path, "r", encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             if not line.endswith("\n"):
                 break  # torn last line of a killed writer
@@ -188,10 +189,11 @@ def _read_journal(path: Path) -> list[tuple[RunKey, RunInfo, Row]]:
 
 def _same_row(a: Row, b: Row) -> bool:
     """Bit-equal rows (NaN equals NaN): a journal line that is already in the HDF5 file."""
+
     def eq(x: float, y: float) -> bool:
         return (x != x and y != y) or x == y
 
-    return (a.arch == b.arch and a.error == b.error and eq(a.score, b.score) and eq(a.seconds, b.seconds))
+    return a.arch == b.arch and a.error == b.error and eq(a.score, b.score) and eq(a.seconds, b.seconds)
 
 
 def _rows_by_arch(cols: dict[str, list]) -> dict[str, list[Row]]:
@@ -214,8 +216,9 @@ def _drop_committed(path: Path, items: list[tuple[RunKey, RunInfo, Row]]) -> lis
             if key.path not in f:
                 continue
             by_path[key.path] = _rows_by_arch(_read_run(f[key.path]))
-    return [(k, i, r) for k, i, r in items
-            if not any(_same_row(r, old) for old in by_path.get(k.path, {}).get(r.arch, ()))]
+    return [
+        (k, i, r) for k, i, r in items if not any(_same_row(r, old) for old in by_path.get(k.path, {}).get(r.arch, ()))
+    ]
 
 
 class ResultStore:
@@ -311,7 +314,7 @@ class ResultStore:
             except OSError:
                 pass
 
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -351,6 +354,7 @@ def iter_runs(path: str | Path) -> list[tuple[dict[str, Any], dict[str, np.ndarr
     check_results_file(path)
     runs: dict[str, tuple[dict, dict[str, list]]] = {}
     with _h5py().File(path, "r") as f:
+
         def visit(name, obj):
             if isinstance(obj, _h5py().Group) and "arch" in obj:
                 attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in obj.attrs.items()}
@@ -386,11 +390,17 @@ def load_frame(path: str | Path, seed: int | None = None, batch_size: int | None
             chosen[k] = (attrs, cols)
     frames = []
     for (space, dataset, proxy), (_, cols) in chosen.items():
-        df = pd.DataFrame({
-            "space": space, "dataset": dataset, "index": cols["index"].astype(np.int64),
-            "arch": cols["arch"].astype(str), proxy: cols["score"].astype(float),
-            "val_accuracy": cols["val_accuracy"].astype(float), "test_accuracy": cols["test_accuracy"].astype(float),
-        }).drop_duplicates("arch", keep="last")
+        df = pd.DataFrame(
+            {
+                "space": space,
+                "dataset": dataset,
+                "index": cols["index"].astype(np.int64),
+                "arch": cols["arch"].astype(str),
+                proxy: cols["score"].astype(float),
+                "val_accuracy": cols["val_accuracy"].astype(float),
+                "test_accuracy": cols["test_accuracy"].astype(float),
+            }
+        ).drop_duplicates("arch", keep="last")
         frames.append(df)
     base_cols = ["space", "dataset", "index", "arch"]
     if not frames:
@@ -408,9 +418,13 @@ def load_frame(path: str | Path, seed: int | None = None, batch_size: int | None
             new_acc = df[["arch", "val_accuracy", "test_accuracy"]]
             proxy = [c for c in df.columns if c not in base_cols + ["val_accuracy", "test_accuracy"]][0]
             cur = cur.drop(columns=["val_accuracy", "test_accuracy"]).merge(
-                df[base_cols + [proxy]], on=base_cols, how="outer")
-            accs = pd.concat([acc, new_acc]).groupby("arch", sort=False).agg(
-                lambda s: s.dropna().iloc[0] if s.notna().any() else np.nan)
+                df[base_cols + [proxy]], on=base_cols, how="outer"
+            )
+            accs = (
+                pd.concat([acc, new_acc])
+                .groupby("arch", sort=False)
+                .agg(lambda s: s.dropna().iloc[0] if s.notna().any() else np.nan)
+            )
             merged[k] = cur.merge(accs, left_on="arch", right_index=True, how="left")
     out = pd.concat(merged.values(), ignore_index=True)
     proxies = sorted(c for c in out.columns if c not in base_cols + ["val_accuracy", "test_accuracy"])
@@ -450,10 +464,34 @@ def coverage(path: str | Path) -> list[Coverage]:
             if err:
                 reasons[err] = reasons.get(err, 0) + 1
         failed = sum(reasons.values())
-        key = RunKey(**{k: attrs[k] for k in ("space", "dataset", "proxy", "seed", "batch_size", "dataload",
-                                               "dataload_info", "data_source", "options")},
-                     data_free=bool(attrs.get("data_free", False)))
+        key = RunKey(
+            **{
+                k: attrs[k]
+                for k in (
+                    "space",
+                    "dataset",
+                    "proxy",
+                    "seed",
+                    "batch_size",
+                    "dataload",
+                    "dataload_info",
+                    "data_source",
+                    "options",
+                )
+            },
+            data_free=bool(attrs.get("data_free", False)),
+        )
         every = universe[(attrs["space"], attrs["dataset"])]
-        out.append(Coverage(attrs["space"], attrs["dataset"], attrs["proxy"], key.setting,
-                            len(last) - failed, failed, len(every - last.keys()), reasons))
+        out.append(
+            Coverage(
+                attrs["space"],
+                attrs["dataset"],
+                attrs["proxy"],
+                key.setting,
+                len(last) - failed,
+                failed,
+                len(every - last.keys()),
+                reasons,
+            )
+        )
     return sorted(out, key=lambda c: (c.space, c.dataset, c.proxy, c.setting))

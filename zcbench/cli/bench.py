@@ -11,8 +11,14 @@ from .score import _parse_options
 @main.command()
 @click.option("--space", default="nb201", show_default=True, help="Benchmark space.")
 @click.option("--dataset", help="Dataset or task (default: the space's first).")
-@click.option("--proxy", "proxy_names", multiple=True, default=("all",), show_default=True,
-              help="Proxy name, wildcard or 'all'; repeatable.")
+@click.option(
+    "--proxy",
+    "proxy_names",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="Proxy name, wildcard or 'all'; repeatable.",
+)
 @click.option("--archs", "n_archs", type=int, default=3, show_default=True, help="Architectures sampled.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True)
@@ -28,6 +34,16 @@ def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, thread
 
     if threads:
         torch.set_num_threads(threads)
-    res = run_bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, _parse_options(options),
-                    synthetic=data_dir is None, data_dir=data_dir)
+    res = run_bench(
+        space,
+        dataset,
+        proxy_names,
+        n_archs,
+        seed,
+        batch_size,
+        device,
+        _parse_options(options),
+        synthetic=data_dir is None,
+        data_dir=data_dir,
+    )
     click.echo(res.table())

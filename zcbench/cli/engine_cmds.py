@@ -13,8 +13,14 @@ DEFAULT_RESULTS = "results/zcbench.h5"
 
 @main.command()
 @click.argument("results", default=DEFAULT_RESULTS, type=click.Path())
-@click.option("--reasons", "n_reasons", type=int, default=3, show_default=True,
-              help="Failure reasons shown per run (most frequent first).")
+@click.option(
+    "--reasons",
+    "n_reasons",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Failure reasons shown per run (most frequent first).",
+)
 def status(results: str, n_reasons: int) -> None:
     """Coverage of a results file per (space, dataset, proxy, setting): done, failed, missing.
 
@@ -31,7 +37,7 @@ def status(results: str, n_reasons: int) -> None:
     for c in rows:
         name = f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}"
         click.echo(f"{name:{w}s} {c.done:>7d} {c.failed:>7d} {c.missing:>7d}")
-        for reason, n in sorted(c.reasons.items(), key=lambda kv: -kv[1])[:max(0, n_reasons)]:
+        for reason, n in sorted(c.reasons.items(), key=lambda kv: -kv[1])[: max(0, n_reasons)]:
             click.echo(f"    {n:>5d} x {reason}")
         if len(c.reasons) > n_reasons > 0:
             click.echo(f"    ... and {len(c.reasons) - n_reasons} other reasons")
@@ -49,8 +55,10 @@ def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
     from ..merge import merge_results
 
     counts = merge_results(list(inputs), out, check_versions=not ignore_versions)
-    click.echo(f"merged {len(inputs)} files: {counts['rows']} rows into {counts['runs']} runs "
-               f"({counts['duplicates']} duplicates skipped) -> {out}")
+    click.echo(
+        f"merged {len(inputs)} files: {counts['rows']} rows into {counts['runs']} runs "
+        f"({counts['duplicates']} duplicates skipped) -> {out}"
+    )
 
 
 @main.command("bench-engine")
@@ -71,7 +79,14 @@ def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data
     if n_archs < 1:
         raise UsageError("--archs must be >= 1")
     n = max_workers if max_workers is not None else (os.cpu_count() or 1)
-    rows = engine_throughput(space=space, dataset=dataset, proxies=select_proxies(proxy_names), n_archs=n_archs,
-                             workers=list(range(0, n + 1)), device=device, synthetic=data_dir is None,
-                             data_dir=data_dir)
+    rows = engine_throughput(
+        space=space,
+        dataset=dataset,
+        proxies=select_proxies(proxy_names),
+        n_archs=n_archs,
+        workers=list(range(0, n + 1)),
+        device=device,
+        synthetic=data_dir is None,
+        data_dir=data_dir,
+    )
     click.echo(format_throughput(rows))

@@ -27,6 +27,15 @@ def proxies(patterns: tuple[str, ...]) -> None:
     click.echo(f"{'proxy':10s} {'needs':28s} paper")
     for n in names:
         s = PROXIES.get(n)
-        needs = [w for w, on in (("images", s.images), ("labels", s.labels), ("grad", s.grad),
-                                 ("float64", s.float64), ("head", s.head)) if on] or ["nothing (data-free)"]
+        needs = [
+            w
+            for w, on in (
+                ("images", s.images),
+                ("labels", s.labels),
+                ("grad", s.grad),
+                ("float64", s.float64),
+                ("head", s.head),
+            )
+            if on
+        ] or ["nothing (data-free)"]
         click.echo(f"{n:10s} {', '.join(needs):28s} {s.paper}")

@@ -31,14 +31,54 @@ def _emit(text: str, out: str | None) -> None:
 
 @main.command()
 @click.argument("results", default=DEFAULT_RESULTS, required=False)
-@click.option("--target", type=click.Choice(rep.TARGETS), default=None, help="Accuracy to correlate with (default: the protocol's, val for plain).")
-@click.option("--protocol", "protocol_name", default=None, metavar="NAME|FILE", help="Preset from configs/protocols (abdelfattah2021, suite-zero, swap2024, plain) or a YAML file.")
-@click.option("--paper", default=None, metavar="NAME|FILE", help="Compare with a paper's published cells (configs/papers): ours | paper | Δ.")
-@click.option("--check", "tol", type=float, default=None, metavar="TOL", help="With --paper: exit 1 if any computed cell differs by more than TOL (or none can be computed).")
+@click.option(
+    "--target",
+    type=click.Choice(rep.TARGETS),
+    default=None,
+    help="Accuracy to correlate with (default: the protocol's, val for plain).",
+)
+@click.option(
+    "--protocol",
+    "protocol_name",
+    default=None,
+    metavar="NAME|FILE",
+    help="Preset from configs/protocols (abdelfattah2021, suite-zero, swap2024, plain) or a YAML file.",
+)
+@click.option(
+    "--paper",
+    default=None,
+    metavar="NAME|FILE",
+    help="Compare with a paper's published cells (configs/papers): ours | paper | Δ.",
+)
+@click.option(
+    "--check",
+    "tol",
+    type=float,
+    default=None,
+    metavar="TOL",
+    help="With --paper: exit 1 if any computed cell differs by more than TOL (or none can be computed).",
+)
 @click.option("--format", "fmt", type=click.Choice(rep.FORMATS), default="table", show_default=True)
-@click.option("--metric", "metrics", multiple=True, help="Metrics to report (repeatable): spearman, kendall, pearson, spearman_top10, kendall_top10, overlap_top10, top64_in_top5, vote.")
-@click.option("--top-k", "top_k", type=float, default=None, metavar="K", help="Add top-K% ρ/τ, top-K% overlap and top-64-in-top-5%.")
-@click.option("--vote/--no-vote", default=None, help="Add Abdelfattah et al.'s vote (synflow, jacov, snip) row (default: the protocol's).")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Metrics to report (repeatable): spearman, kendall, pearson, spearman_top10, kendall_top10, "
+    "overlap_top10, top64_in_top5, vote.",
+)
+@click.option(
+    "--top-k",
+    "top_k",
+    type=float,
+    default=None,
+    metavar="K",
+    help="Add top-K% ρ/τ, top-K% overlap and top-64-in-top-5%.",
+)
+@click.option(
+    "--vote/--no-vote",
+    default=None,
+    help="Add Abdelfattah et al.'s vote (synflow, jacov, snip) row (default: the protocol's).",
+)
 @click.option("--ci", is_flag=True, help="Add bootstrap 95% intervals (<metric>_lo/_hi).")
 @click.option("--ci-resamples", type=int, default=1000, show_default=True)
 @click.option("--ci-seed", type=int, default=0, show_default=True)
@@ -48,7 +88,26 @@ def _emit(text: str, out: str | None) -> None:
 @click.option("--table", "tables", multiple=True, help="With --paper: only these table ids.")
 @click.option("--digits", type=int, default=3, show_default=True)
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-def correlate(results, target, protocol_name, paper, tol, fmt, metrics, top_k, vote, ci, ci_resamples, ci_seed, spaces, datasets, proxies, tables, digits, out):
+def correlate(
+    results,
+    target,
+    protocol_name,
+    paper,
+    tol,
+    fmt,
+    metrics,
+    top_k,
+    vote,
+    ci,
+    ci_resamples,
+    ci_seed,
+    spaces,
+    datasets,
+    proxies,
+    tables,
+    digits,
+    out,
+):
     """Rank correlation of every proxy with the trained accuracy, per (space, dataset).
 
     RESULTS is a zcbench HDF5 results file (default results/zcbench.h5). Signs and NaN handling
@@ -74,11 +133,18 @@ def correlate(results, target, protocol_name, paper, tol, fmt, metrics, top_k, v
                 sys.exit(1)
             bad = rep.check_failures(computed, tol)
             if bad:
-                click.echo(f"zcbench: check failed: {len(bad)} of {len(computed)} computed cells differ by more than {tol}:", err=True)
+                click.echo(
+                    f"zcbench: check failed: {len(bad)} of {len(computed)} computed cells differ by more than {tol}:",
+                    err=True,
+                )
                 for line in bad:
                     click.echo(f"  {line}", err=True)
                 sys.exit(1)
-            click.echo(f"zcbench: check passed: {len(computed)} computed cells within {tol} ({len(table) - len(computed)} not computable)", err=True)
+            click.echo(
+                f"zcbench: check passed: {len(computed)} computed cells within {tol} "
+                f"({len(table) - len(computed)} not computable)",
+                err=True,
+            )
         return
     protocol = rep.load_protocol(protocol_name, target=target)
     chosen = list(metrics) or list(protocol.metrics)
@@ -101,13 +167,53 @@ def correlate(results, target, protocol_name, paper, tol, fmt, metrics, top_k, v
 
 @main.command()
 @click.argument("results", default=DEFAULT_RESULTS, required=False)
-@click.option("--kind", "kinds", type=click.Choice(["scatter", "heatmap", "proxy-matrix", "all"]), multiple=True, default=("all",), show_default=True)
-@click.option("--out", "out_dir", default="reports/plots", show_default=True, type=click.Path(file_okay=False), help="Directory for the figures.")
-@click.option("--format", "formats", type=click.Choice(["png", "pdf"]), multiple=True, default=("png", "pdf"), show_default=True)
-@click.option("--target", type=click.Choice(rep.TARGETS), default=None, help="Accuracy axis / correlation target (default: the protocol's).")
-@click.option("--protocol", "protocol_name", default=None, metavar="NAME|FILE", help="Protocol for the heatmap values (sign, NaN, sampling).")
-@click.option("--axes", type=click.Choice(["rank", "value"]), default="rank", show_default=True, help="Scatter axes: ranks or raw values.")
-@click.option("--top", "top_pct", type=float, default=10.0, show_default=True, help="Highlight the top PCT% by accuracy in scatters.")
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(["scatter", "heatmap", "proxy-matrix", "all"]),
+    multiple=True,
+    default=("all",),
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="reports/plots",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the figures.",
+)
+@click.option(
+    "--format", "formats", type=click.Choice(["png", "pdf"]), multiple=True, default=("png", "pdf"), show_default=True
+)
+@click.option(
+    "--target",
+    type=click.Choice(rep.TARGETS),
+    default=None,
+    help="Accuracy axis / correlation target (default: the protocol's).",
+)
+@click.option(
+    "--protocol",
+    "protocol_name",
+    default=None,
+    metavar="NAME|FILE",
+    help="Protocol for the heatmap values (sign, NaN, sampling).",
+)
+@click.option(
+    "--axes",
+    type=click.Choice(["rank", "value"]),
+    default="rank",
+    show_default=True,
+    help="Scatter axes: ranks or raw values.",
+)
+@click.option(
+    "--top",
+    "top_pct",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Highlight the top PCT% by accuracy in scatters.",
+)
 @click.option("--space", "spaces", multiple=True)
 @click.option("--dataset", "datasets", multiple=True)
 @click.option("--proxy", "proxies", multiple=True)

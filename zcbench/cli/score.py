@@ -33,21 +33,21 @@ def _parse_options(items: tuple[str, ...]) -> dict:
 @click.option("--space", required=True, help="Benchmark space (see `zcbench spaces`).")
 @click.option("--dump", type=click.Path(), help="Official benchmark dump (file or directory).")
 @click.option("--dataset", help="Dataset or task (default: the space's first).")
-@click.option("--proxy", "proxy_names", multiple=True, required=True,
-              help="Proxy name, wildcard ('syn*') or 'all'; repeatable.")
+@click.option(
+    "--proxy", "proxy_names", multiple=True, required=True, help="Proxy name, wildcard ('syn*') or 'all'; repeatable."
+)
 @click.option("--archs", "archs_file", type=click.Path(), help="File with one architecture per line.")
 @click.option("--sample", type=int, help="Score N architectures drawn at random (seeded).")
 @click.option("--limit", type=int, help="Score only the first N architectures.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds weights and minibatch.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--dataload", type=click.Choice(["random", "grasp"]), default="random", show_default=True)
-@click.option("--dataload-info", type=int, default=1, show_default=True,
-              help="Images per class for --dataload grasp.")
+@click.option("--dataload-info", type=int, default=1, show_default=True, help="Images per class for --dataload grasp.")
 @click.option("--epochs", type=int, help="Which training schedule's accuracies to read (NB201: 200 or 12).")
-@click.option("--device", default="cpu", show_default=True,
-              help="cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs).")
-@click.option("--workers", type=int, default=0, show_default=True,
-              help="Worker processes per device (0 = score in this process).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs).")
+@click.option(
+    "--workers", type=int, default=0, show_default=True, help="Worker processes per device (0 = score in this process)."
+)
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data root [$ZCBENCH_DATA].")
 @click.option("--synthetic", is_flag=True, help="Use seeded Gaussian images instead of real data.")
 @click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
@@ -55,13 +55,41 @@ def _parse_options(items: tuple[str, ...]) -> dict:
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Skip what is already cached.")
 @click.option("--quiet", is_flag=True, help="No progress bar; log lines only.")
 @click.option("--shard", help="i/n (0-based): score only shard i of n of the architectures, split by arch hash.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Run workers locally or on a Ray cluster ($RAY_ADDRESS; extra [ray]).")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Run workers locally or on a Ray cluster ($RAY_ADDRESS; extra [ray]).",
+)
 @click.option("--variant", help="Network variant where a space has several (nb301: nb301, naslib, swap).")
 @click.option("--timeout", type=float, help="Seconds allowed per architecture (with workers).")
-def score(space, dump, dataset, proxy_names, archs_file, sample, limit, seed, batch_size, dataload,
-          dataload_info, epochs, device, workers, data_dir, synthetic, options, out, resume, quiet,
-          shard, timeout, executor, variant) -> None:
+def score(
+    space,
+    dump,
+    dataset,
+    proxy_names,
+    archs_file,
+    sample,
+    limit,
+    seed,
+    batch_size,
+    dataload,
+    dataload_info,
+    epochs,
+    device,
+    workers,
+    data_dir,
+    synthetic,
+    options,
+    out,
+    resume,
+    quiet,
+    shard,
+    timeout,
+    executor,
+    variant,
+) -> None:
     """Score architectures of a space with zero-cost proxies into an HDF5 results file."""
     from ..engine import score_command
 
@@ -69,11 +97,30 @@ def score(space, dump, dataset, proxy_names, archs_file, sample, limit, seed, ba
     dataset = sp.check_dataset(dataset or sp.datasets[0])
     names = select_proxies(proxy_names)
     summary = score_command(
-        space=space, dataset=dataset, proxies=names, dump=dump, archs_file=archs_file, sample=sample,
-        limit=limit, seed=seed, batch_size=batch_size, dataload=dataload, dataload_info=dataload_info,
-        epochs=epochs, device=device, workers=workers, data_dir=data_dir, synthetic=synthetic,
-        options=_parse_options(options), out=out, resume=resume, quiet=quiet, shard=shard, timeout=timeout,
-        executor=executor, variant=variant,
+        space=space,
+        dataset=dataset,
+        proxies=names,
+        dump=dump,
+        archs_file=archs_file,
+        sample=sample,
+        limit=limit,
+        seed=seed,
+        batch_size=batch_size,
+        dataload=dataload,
+        dataload_info=dataload_info,
+        epochs=epochs,
+        device=device,
+        workers=workers,
+        data_dir=data_dir,
+        synthetic=synthetic,
+        options=_parse_options(options),
+        out=out,
+        resume=resume,
+        quiet=quiet,
+        shard=shard,
+        timeout=timeout,
+        executor=executor,
+        variant=variant,
     )
     click.echo(summary)
 

@@ -26,13 +26,31 @@ def _infer(frame, key: str, given: str | None, **where: str) -> str:
 
 @main.command()
 @click.argument("results", default=DEFAULT_RESULTS, required=False)
-@click.option("--config", "config_path", default=None, metavar="FILE|NAME", help="Settings file, or a preset name from configs/search (abdelfattah2021-nb201); options given here override it.")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    metavar="FILE|NAME",
+    help="Settings file, or a preset name from configs/search (abdelfattah2021-nb201); options given here override it.",
+)
 @click.option("--space", default=None, help="Space to search (default: the only one in RESULTS).")
 @click.option("--dataset", default=None, help="Dataset (default: the only one of the space in RESULTS).")
-@click.option("--proxy", "proxies", multiple=True, help="Proxy column(s); the first ranks (warm-up, move, proxy-evolution), all feed the predictor.")
-@click.option("--algo", "algos", multiple=True, help="Algorithm(s) or wildcards: random, ae, proxy-evolution, predictor-evolution (default: random, ae).")
+@click.option(
+    "--proxy",
+    "proxies",
+    multiple=True,
+    help="Proxy column(s); the first ranks (warm-up, move, proxy-evolution), all feed the predictor.",
+)
+@click.option(
+    "--algo",
+    "algos",
+    multiple=True,
+    help="Algorithm(s) or wildcards: random, ae, proxy-evolution, predictor-evolution (default: random, ae).",
+)
 @click.option("--warmup", type=int, default=None, help="Zero-cost warm-up pool size (adds +warmupW variants).")
-@click.option("--move", type=float, default=None, help="Zero-cost move-proposal probability (adds +moveP variants of ae).")
+@click.option(
+    "--move", type=float, default=None, help="Zero-cost move-proposal probability (adds +moveP variants of ae)."
+)
 @click.option("--budget", type=int, default=None, help="Trained models per round (default 300).")
 @click.option("--rounds", type=int, default=None, help="Independent rounds, seeds SEED..SEED+ROUNDS-1 (default 10).")
 @click.option("--seed", type=int, default=None, help="First round's seed (default 0).")
@@ -40,16 +58,76 @@ def _infer(frame, key: str, given: str | None, **where: str) -> str:
 @click.option("--sample", type=int, default=None, help="Tournament size (default 10).")
 @click.option("--cycles", type=int, default=None, help="proxy-evolution steps (default 1000).")
 @click.option("--candidates", type=int, default=None, help="predictor-evolution children per step (default 20).")
-@click.option("--min-train", "min_train", type=int, default=None, help="predictor-evolution: plain AE until this many are trained (default 10).")
-@click.option("--baseline", default=None, metavar="NAME", help="Variant every row is compared with (default: the plain twin; random for algorithms without one).")
-@click.option("--count", type=click.Choice(["distinct", "queries"]), default=None, help="A trained model is a new architecture (distinct, default) or any benchmark query, repeats included (queries: the notebook's count).")
-@click.option("--report", type=click.Choice(["incumbent", "best-test", "val"]), default=None, help="Curve reported: test accuracy of the val-chosen incumbent (default), the best test accuracy trained so far (best-test: the notebook's figure), or the incumbent's val accuracy.")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True)
-@click.option("--curves", "curves_path", default=None, type=click.Path(dir_okay=False), help="Write the mean curves (variant, n, mean/std of incumbent test and val and of best test) as CSV.")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Plot the reported mean curves (± std, see --report) to this .png/.pdf (no suffix: both); needs matplotlib.")
+@click.option(
+    "--min-train",
+    "min_train",
+    type=int,
+    default=None,
+    help="predictor-evolution: plain AE until this many are trained (default 10).",
+)
+@click.option(
+    "--baseline",
+    default=None,
+    metavar="NAME",
+    help="Variant every row is compared with (default: the plain twin; random for algorithms without one).",
+)
+@click.option(
+    "--count",
+    type=click.Choice(["distinct", "queries"]),
+    default=None,
+    help="A trained model is a new architecture (distinct, default) or any benchmark query, repeats included "
+    "(queries: the notebook's count).",
+)
+@click.option(
+    "--report",
+    type=click.Choice(["incumbent", "best-test", "val"]),
+    default=None,
+    help="Curve reported: test accuracy of the val-chosen incumbent (default), the best test accuracy trained so far "
+    "(best-test: the notebook's figure), or the incumbent's val accuracy.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--curves",
+    "curves_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the mean curves (variant, n, mean/std of incumbent test and val and of best test) as CSV.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Plot the reported mean curves (± std, see --report) to this .png/.pdf (no suffix: both); needs matplotlib.",
+)
 @click.option("--digits", type=int, default=2, show_default=True)
-def search(results, config_path, space, dataset, proxies, algos, warmup, move, budget, rounds, seed, population,
-           sample, cycles, candidates, min_train, baseline, count, report, fmt, curves_path, plot_path, digits):
+def search(
+    results,
+    config_path,
+    space,
+    dataset,
+    proxies,
+    algos,
+    warmup,
+    move,
+    budget,
+    rounds,
+    seed,
+    population,
+    sample,
+    cycles,
+    candidates,
+    min_train,
+    baseline,
+    count,
+    report,
+    fmt,
+    curves_path,
+    plot_path,
+    digits,
+):
     """Search RESULTS' benchmark with zero-cost proxies and report the speed-up in trained models.
 
     RESULTS must hold proxy scores and accuracies (a `zcbench score ... --dump` run). Each --algo
@@ -62,10 +140,25 @@ def search(results, config_path, space, dataset, proxies, algos, warmup, move, b
 
     cfg = zs.defaults()
     cfg.update(zs.read_config(config_path))
-    given = {"space": space, "dataset": dataset, "proxy": list(proxies) or None, "algo": list(algos) or None,
-             "warmup": warmup, "move": move, "budget": budget, "rounds": rounds, "seed": seed,
-             "population": population, "sample": sample, "cycles": cycles, "candidates": candidates,
-             "min_train": min_train, "baseline": baseline, "count": count, "report": report}
+    given = {
+        "space": space,
+        "dataset": dataset,
+        "proxy": list(proxies) or None,
+        "algo": list(algos) or None,
+        "warmup": warmup,
+        "move": move,
+        "budget": budget,
+        "rounds": rounds,
+        "seed": seed,
+        "population": population,
+        "sample": sample,
+        "cycles": cycles,
+        "candidates": candidates,
+        "min_train": min_train,
+        "baseline": baseline,
+        "count": count,
+        "report": report,
+    }
     cfg.update({k: v for k, v in given.items() if v is not None})
 
     zs.check_choices(cfg)
@@ -80,16 +173,25 @@ def search(results, config_path, space, dataset, proxies, algos, warmup, move, b
         raise UsageError("give --proxy (the proxy that ranks architectures, e.g. synflow)")
     problem = zs.problem_from_frame(frame, get_space(space_name), ds, proxy_list)
 
-    base = zs.SearchSettings(warmup=cfg["warmup"], move=cfg["move"], population=cfg["population"],
-                             sample=cfg["sample"], cycles=cfg["cycles"], candidates=cfg["candidates"],
-                             min_train=cfg["min_train"], count_repeats=cfg["count"] == "queries")
+    base = zs.SearchSettings(
+        warmup=cfg["warmup"],
+        move=cfg["move"],
+        population=cfg["population"],
+        sample=cfg["sample"],
+        cycles=cfg["cycles"],
+        candidates=cfg["candidates"],
+        min_train=cfg["min_train"],
+        count_repeats=cfg["count"] == "queries",
+    )
     variants, baselines = zs.plan_variants(chosen, base, cfg["baseline"])
     res = zs.run_search(problem, variants, cfg["budget"], cfg["rounds"], cfg["seed"])
     which = zs.REPORTS[cfg["report"]]
     table = zs.speedup_table(res, baselines, which)
-    caption = (f"{space_name}/{ds}, proxy {', '.join(proxy_list)}, {len(problem)} architectures in the domain, "
-               f"{cfg['rounds']} rounds (seeds {cfg['seed']}..{cfg['seed'] + cfg['rounds'] - 1}) x {cfg['budget']} "
-               f"trained models. " + table.attrs["caption"])
+    caption = (
+        f"{space_name}/{ds}, proxy {', '.join(proxy_list)}, {len(problem)} architectures in the domain, "
+        f"{cfg['rounds']} rounds (seeds {cfg['seed']}..{cfg['seed'] + cfg['rounds'] - 1}) x {cfg['budget']} "
+        f"trained models. " + table.attrs["caption"]
+    )
     click.echo(format_frame(table, fmt, caption, digits), nl=False)
     if curves_path:
         Path(curves_path).parent.mkdir(parents=True, exist_ok=True)

@@ -98,8 +98,10 @@ def check_available(space: Space, dataset: str, data_dir: str | Path | None, syn
         )
     missing = [f for f in expected_files(dataset) if not (Path(data_dir) / f).is_file()]
     if missing:
-        raise DataError(f"{dataset} images not found under {data_dir}: missing {', '.join(missing[:3])}"
-                        f"{' ...' if len(missing) > 3 else ''} (see data/README.md, or use --synthetic)")
+        raise DataError(
+            f"{dataset} images not found under {data_dir}: missing {', '.join(missing[:3])}"
+            f"{' ...' if len(missing) > 3 else ''} (see data/README.md, or use --synthetic)"
+        )
 
 
 def make_batch(

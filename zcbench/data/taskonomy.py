@@ -97,7 +97,10 @@ def target_shape(task: str, size: int = IMAGE_SIZE) -> tuple[int, ...]:
 
 # -- synthetic ---------------------------------------------------------------------------------
 
-def synthetic_taskonomy_batch(task: str, n: int, seed: int, size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+
+def synthetic_taskonomy_batch(
+    task: str, n: int, seed: int, size: int = IMAGE_SIZE
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded N(0,1) inputs (normalised units) and targets of each task's type and shape: soft
     targets (softmax of noise) for class tasks, N(0,1) room layouts, uniform jigsaw permutation
     and segmentation labels, normals in [0, 1], and the input itself for autoencoder."""
@@ -120,6 +123,7 @@ def synthetic_taskonomy_batch(task: str, n: int, seed: int, size: int = IMAGE_SI
 
 
 # -- real files ----------------------------------------------------------------------------------
+
 
 def _pil():
     try:
@@ -165,8 +169,9 @@ def _building_templates(root: Path, entry: str) -> list[str]:
 def taskonomy_templates(root: str | Path, split: str = "train") -> list[str]:
     """All sample templates of ``split`` (sorted), each with a ``{domain}`` placeholder."""
     base = _resolve_root(root)
-    split_file = next((p for p in (base / f"{split}_split.json", base / f"{split}_filenames_final5k.json")
-                       if p.is_file()), None)
+    split_file = next(
+        (p for p in (base / f"{split}_split.json", base / f"{split}_filenames_final5k.json") if p.is_file()), None
+    )
     if split_file is not None:
         try:
             data = json.loads(split_file.read_text())
@@ -190,8 +195,10 @@ def _find_aux(root: Path, name: str) -> Path:
     for d in (root, root.parent):
         if (d / name).is_file():
             return d / name
-    raise DataError(f"{name} not found in {root} or its parent: copy it from the official TransNASBench "
-                    f"lib/data (or NASLib naslib/data), or use --synthetic")
+    raise DataError(
+        f"{name} not found in {root} or its parent: copy it from the official TransNASBench "
+        f"lib/data (or NASLib naslib/data), or use --synthetic"
+    )
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -234,7 +241,9 @@ def _class_target(root: Path, task: str, path: Path) -> torch.Tensor:
             raise DataError(f"{path}: {scores.size} class scores, expected {full} (or {k} already selected)")
         mask = _load_npy(_find_aux(root, mask_name)).reshape(-1).astype(bool)
         if mask.size != full or int(mask.sum()) != k:
-            raise DataError(f"{mask_name}: expected {full} entries with {k} selected, got {mask.size}/{int(mask.sum())}")
+            raise DataError(
+                f"{mask_name}: expected {full} entries with {k} selected, got {mask.size}/{int(mask.sum())}"
+            )
         scores = scores[mask]
     total = scores.sum()
     if not np.isfinite(total) or total <= 0:
@@ -258,8 +267,9 @@ def _jigsaw_sample(img, perms: np.ndarray, rng: random.Random) -> tuple[torch.Te
     return torch.stack(tiles), label
 
 
-def load_taskonomy_batch(root: str | Path, task: str, n: int, seed: int, split: str = "train",
-                         size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+def load_taskonomy_batch(
+    root: str | Path, task: str, n: int, seed: int, split: str = "train", size: int = IMAGE_SIZE
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` seeded samples of ``split`` for ``task`` as (inputs, targets), transformed as above."""
     info = check_task(task)
     base = _resolve_root(root)
@@ -276,7 +286,8 @@ def load_taskonomy_batch(root: str | Path, task: str, n: int, seed: int, split: 
             raise DataError(f"permutations_hamming_max_1000.npy: shape {perms.shape}, expected (1000, 9)")
     xs, ys = [], []
     for t in chosen:
-        def file(domain: str, ext: str) -> Path:
+
+        def file(domain: str, ext: str, t: str = t) -> Path:
             return base / (t.format(domain=domain) + "." + ext)
 
         img = _open_image(file("rgb", "png"), "RGB")

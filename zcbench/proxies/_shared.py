@@ -21,7 +21,7 @@ runner falls back to the one-proxy functions, which split. Final formulas are th
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import autograd, nn
@@ -57,7 +57,7 @@ def backprop_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcom
     if fr is not None:
         fr.active = False
     xg = x.detach().clone().requires_grad_(want_jac)
-    with (nw if nw is not None else _Null()), (fr if fr is not None else _Null()):
+    with nw if nw is not None else _Null(), fr if fr is not None else _Null():
         y = net(xg)
     jac = width = None
     if want_jac:
@@ -113,6 +113,7 @@ def swap_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
     if "swap" in names:
         out["swap"] = lambda: _swap.swap_from(counts)
     if "reg_swap" in names:
+
         def reg() -> float:
             if factor_err is not None:
                 raise factor_err

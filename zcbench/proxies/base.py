@@ -8,8 +8,9 @@ minibatch and task. A proxy never knows about files, stores or workers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,7 +23,7 @@ class ProxySpec:
     """A registered proxy and what it needs to run."""
 
     name: str
-    fn: Callable[[nn.Module, "ProxyContext"], float]
+    fn: Callable[[nn.Module, ProxyContext], float]
     images: bool = True  # needs real (or synthetic) input images
     labels: bool = False  # needs targets / a loss
     grad: bool = False  # runs a backward pass

@@ -10,7 +10,7 @@ on the layer registers a tensor hook on its output, which sees the same (a, g) p
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -50,13 +50,17 @@ class FisherRecorder(HookRecorder):
         """Σ_layers Σ_k |del_k| · prod(weight.shape[1:]) (Samsung's broadcast then ``sum_arr``)."""
         arrays = []
         for i, m in enumerate(self.layers):
-            per_ch = self.fisher[i].abs() if i in self.fisher else torch.zeros(m.weight.shape[0], device=m.weight.device)
+            per_ch = (
+                self.fisher[i].abs() if i in self.fisher else torch.zeros(m.weight.shape[0], device=m.weight.device)
+            )
             per_w = int(torch.tensor(m.weight.shape[1:]).prod()) if m.weight.dim() > 1 else 1
             arrays.append(per_ch.reshape(-1, 1).expand(-1, per_w))
         return sum_arr(arrays)
 
 
-@register_proxy("fisher", labels=True, grad=True, paper="Turner et al., ICLR 2020 (BlockSwap); Abdelfattah et al., ICLR 2021")
+@register_proxy(
+    "fisher", labels=True, grad=True, paper="Turner et al., ICLR 2020 (BlockSwap); Abdelfattah et al., ICLR 2021"
+)
 def fisher(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ channel Fisher ½·mean_n(Σ a·∂L/∂a)² over Conv2d/Linear outputs, broadcast to the weights."""
     x, t = require_targets(ctx)

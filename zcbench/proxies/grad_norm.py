@@ -6,7 +6,7 @@ Samsung ``measures/grad_norm.py``: BN on, train mode, one loss forward/backward 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

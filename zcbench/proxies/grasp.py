@@ -8,7 +8,7 @@ back-propagates z, which leaves H g in ``W.grad``; the score is −Σ W ⊙ H g.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import autograd, nn

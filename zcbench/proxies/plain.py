@@ -3,7 +3,7 @@ Abdelfattah et al., ICLR 2021; NASLib ``measures/plain.py``)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -13,7 +13,9 @@ from .utils import loss_weight_grads, prunable_layers, sum_arr
 
 
 def plain_from(layers: Sequence[nn.Module], grads: Sequence[torch.Tensor | None]) -> float:
-    return sum_arr(g * m.weight.detach() if g is not None else torch.zeros_like(m.weight) for m, g in zip(layers, grads))
+    return sum_arr(
+        g * m.weight.detach() if g is not None else torch.zeros_like(m.weight) for m, g in zip(layers, grads)
+    )
 
 
 @register_proxy("plain", labels=True, grad=True, paper="Abdelfattah et al., ICLR 2021 (zero-cost-nas)")

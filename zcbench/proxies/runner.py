@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -61,7 +61,7 @@ def expand_names(names: Sequence[str]) -> list[str]:
     out: list[str] = []
     for name in names:
         spec = PROXIES.get(name)
-        for n in (spec.inputs or (name,)):
+        for n in spec.inputs or (name,):
             if n not in out:
                 out.append(n)
     return out

@@ -9,7 +9,7 @@ serve grad_norm, snip, plain and fisher; ``tests/test_proxies_hand.py`` checks i
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -20,8 +20,7 @@ from .utils import loss_weight_grads, prunable_layers, sum_arr
 
 def snip_from(layers: Sequence[nn.Module], grads: Sequence[torch.Tensor | None]) -> float:
     return sum_arr(
-        torch.abs(g * m.weight.detach()) if g is not None else torch.zeros_like(m.weight)
-        for m, g in zip(layers, grads)
+        torch.abs(g * m.weight.detach()) if g is not None else torch.zeros_like(m.weight) for m, g in zip(layers, grads)
     )
 
 

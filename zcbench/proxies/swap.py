@@ -16,7 +16,7 @@ without them is stored as NaN with that reason rather than with invented constan
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -120,8 +120,11 @@ def swap(net: nn.Module, ctx: ProxyContext) -> float:
     return swap_from(swap_counts(net, ctx))
 
 
-@register_proxy("reg_swap", option_keys=("swap_batch", "swap_repeats", "reg_swap_mu", "reg_swap_sigma"),
-                paper="Peng et al., ICLR 2024 (SWAP-NAS, regularised)")
+@register_proxy(
+    "reg_swap",
+    option_keys=("swap_batch", "swap_repeats", "reg_swap_mu", "reg_swap_sigma"),
+    paper="Peng et al., ICLR 2024 (SWAP-NAS, regularised)",
+)
 def reg_swap(net: nn.Module, ctx: ProxyContext) -> float:
     """SWAP × exp(−(params_K − μ)²/σ); μ, σ from options (NaN with a reason when unset)."""
     factor = reg_factor(net, ctx)  # parameter count of the unmodified net; fail before the forwards

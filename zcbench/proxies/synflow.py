@@ -14,6 +14,7 @@ from torch import nn
 from .base import ProxyContext, register_proxy
 from .utils import bypass_batchnorm
 
+
 def conv_linear_weights(net: nn.Module):
     """The weights the Samsung measures sum over (Conv2d and Linear, biases excluded)."""
     return [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]

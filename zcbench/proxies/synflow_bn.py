@@ -31,7 +31,9 @@ def synflow_arrays(net: nn.Module, input_shape: tuple[int, ...], device: torch.d
     ]
 
 
-@register_proxy("synflow_bn", images=False, grad=True, float64=True, paper="Abdelfattah et al., ICLR 2021 (zero-cost-nas)")
+@register_proxy(
+    "synflow_bn", images=False, grad=True, float64=True, paper="Abdelfattah et al., ICLR 2021 (zero-cost-nas)"
+)
 def synflow_bn(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ|θ ⊙ ∂R/∂θ| with |θ|, float64, all-ones input, BN kept (train mode)."""
     return sum_arr(t.detach() for t in synflow_arrays(net, ctx.input_shape, ctx.device))

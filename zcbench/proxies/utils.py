@@ -8,7 +8,7 @@ scores to the one-proxy-at-a-time functions: both finish with the same code.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn

@@ -23,8 +23,12 @@ def zen_batch(ctx: ProxyContext) -> int:
     return int(ctx.options.get("zen_batch") or ctx.options.get("batch_size") or 32)
 
 
-@register_proxy("zen", images=False, option_keys=("zen_batch", "zen_mixup_gamma", "zen_repeat", "batch_size"),
-                paper="Lin et al., ICCV 2021 (Zen-NAS)")
+@register_proxy(
+    "zen",
+    images=False,
+    option_keys=("zen_batch", "zen_mixup_gamma", "zen_repeat", "batch_size"),
+    paper="Lin et al., ICCV 2021 (Zen-NAS)",
+)
 def zen(net: nn.Module, ctx: ProxyContext) -> float:
     """log E|f(x) − f(x+γε)| + Σ log √(mean BN running var), Gaussian init and inputs."""
     features = getattr(net, "forward_features", None)

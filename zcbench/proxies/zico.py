@@ -12,7 +12,6 @@ After a CUDA OOM each piece is further cut into ``split_data`` sub-pieces whose 
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import nn
 
 from .base import ProxyContext, register_proxy

@@ -10,12 +10,39 @@ from __future__ import annotations
 from .algorithms import ALGORITHMS, Algorithm, SearchSettings, register_algorithm
 from .config import CONFIG_KEYS, COUNTS, REPORTS, check_choices, defaults, read_config
 from .problem import SearchProblem, TrainedCounter, problem_from_frame
-from .speedup import (RoundsResult, Variant, curves_frame, default_baseline, first_reach, make_variants,
-                      plan_variants, run_search, speedup_table)
+from .speedup import (
+    RoundsResult,
+    Variant,
+    curves_frame,
+    default_baseline,
+    first_reach,
+    make_variants,
+    plan_variants,
+    run_search,
+    speedup_table,
+)
 
 __all__ = [
-    "ALGORITHMS", "Algorithm", "SearchSettings", "register_algorithm", "SearchProblem", "TrainedCounter",
-    "problem_from_frame", "RoundsResult", "Variant", "curves_frame", "default_baseline", "first_reach",
-    "make_variants", "plan_variants", "run_search", "speedup_table", "CONFIG_KEYS", "COUNTS", "REPORTS",
-    "check_choices", "defaults", "read_config",
+    "ALGORITHMS",
+    "Algorithm",
+    "SearchSettings",
+    "register_algorithm",
+    "SearchProblem",
+    "TrainedCounter",
+    "problem_from_frame",
+    "RoundsResult",
+    "Variant",
+    "curves_frame",
+    "default_baseline",
+    "first_reach",
+    "make_variants",
+    "plan_variants",
+    "run_search",
+    "speedup_table",
+    "CONFIG_KEYS",
+    "COUNTS",
+    "REPORTS",
+    "check_choices",
+    "defaults",
+    "read_config",
 ]

@@ -7,8 +7,8 @@ the counter (so at most ``budget`` distinct trained models) and proxy scores fre
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -78,8 +78,9 @@ def _tournament(key: np.ndarray, pop: deque, rng: np.random.Generator, sample: i
     return int(pick[int(np.argmax(key[pick]))])
 
 
-def _mutate(problem: SearchProblem, counter: TrainedCounter, parent: int, rng: np.random.Generator,
-            move: float) -> int | None:
+def _mutate(
+    problem: SearchProblem, counter: TrainedCounter, parent: int, rng: np.random.Generator, move: float
+) -> int | None:
     """A random neighbour of ``parent``; with probability ``move`` instead the neighbour with the
     best proxy among those not trained yet (among all if every one is, or — when repeats count, as
     in the notebook — among all). None: no neighbour."""
@@ -92,8 +93,9 @@ def _mutate(problem: SearchProblem, counter: TrainedCounter, parent: int, rng: n
     return int(nb[rng.integers(len(nb))])
 
 
-def _train_then_random(problem: SearchProblem, budget: int, first, rng: np.random.Generator,
-                       s: SearchSettings) -> TrainedCounter:
+def _train_then_random(
+    problem: SearchProblem, budget: int, first, rng: np.random.Generator, s: SearchSettings
+) -> TrainedCounter:
     """Train ``first`` in order until the budget is spent, then random archs (``TrainedCounter.draw``)."""
     counter = TrainedCounter(problem, budget, s.count_repeats)
     for i in first:
@@ -137,8 +139,9 @@ class _Evolution:
 
 
 # -- algorithms ----------------------------------------------------------------------------------
-@register_algorithm("random", options=("warmup",), mutates=False,
-                    summary="random search; warm-up trains a proxy-ranked pool first")
+@register_algorithm(
+    "random", options=("warmup",), mutates=False, summary="random search; warm-up trains a proxy-ranked pool first"
+)
 def random_search(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
     """Uniform sampling without replacement. With ``warmup=W``: draw W archs, train them best
     proxy first, then go on sampling (Abdelfattah et al. 2021, §5)."""
@@ -146,8 +149,11 @@ def random_search(problem: SearchProblem, budget: int, rng: np.random.Generator,
     return _train_then_random(problem, budget, first, rng, s)
 
 
-@register_algorithm("ae", options=("warmup", "move"),
-                    summary="aging evolution (Real et al. 2019); warm-up seeds it, move proposes by proxy")
+@register_algorithm(
+    "ae",
+    options=("warmup", "move"),
+    summary="aging evolution (Real et al. 2019); warm-up seeds it, move proposes by proxy",
+)
 def aging_evolution(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
     """Regularised (aging) evolution: tournament of ``sample`` from a population of ``population``
     by val accuracy, one mutation, oldest removed. ``warmup`` seeds the population with the proxy's
@@ -195,9 +201,12 @@ def _features(problem: SearchProblem) -> Callable[[list[int]], np.ndarray]:
     return feats
 
 
-@register_algorithm("predictor-evolution",
-                    summary="PRE-NAS-style: a ridge predictor on encoding + proxies picks which child to train")
-def predictor_evolution(problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings) -> TrainedCounter:
+@register_algorithm(
+    "predictor-evolution", summary="PRE-NAS-style: a ridge predictor on encoding + proxies picks which child to train"
+)
+def predictor_evolution(
+    problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings
+) -> TrainedCounter:
     """Predictor-assisted aging evolution in the manner of PRE-NAS (Peng et al., GECCO 2022) —
     PRE-NAS-*style*, not a reproduction: its exact predictor and settings are not known here.
     Each step mutates ``candidates`` tournament parents; a bagged ridge model fitted on every

@@ -10,10 +10,23 @@ from ..errors import UsageError
 
 # config key -> (type, default); every key is documented in docs/search.md
 CONFIG_KEYS: dict[str, tuple[type, Any]] = {
-    "space": (str, None), "dataset": (str, None), "proxy": (list, None), "algo": (list, ["random", "ae"]),
-    "warmup": (int, 0), "move": (float, 0.0), "budget": (int, 300), "rounds": (int, 10), "seed": (int, 0),
-    "population": (int, 64), "sample": (int, 10), "cycles": (int, 1000), "candidates": (int, 20),
-    "min_train": (int, 10), "baseline": (str, None), "count": (str, "distinct"), "report": (str, "incumbent"),
+    "space": (str, None),
+    "dataset": (str, None),
+    "proxy": (list, None),
+    "algo": (list, ["random", "ae"]),
+    "warmup": (int, 0),
+    "move": (float, 0.0),
+    "budget": (int, 300),
+    "rounds": (int, 10),
+    "seed": (int, 0),
+    "population": (int, 64),
+    "sample": (int, 10),
+    "cycles": (int, 1000),
+    "candidates": (int, 20),
+    "min_train": (int, 10),
+    "baseline": (str, None),
+    "count": (str, "distinct"),
+    "report": (str, "incumbent"),
 }
 COUNTS = ("distinct", "queries")  # what one trained model is: a new architecture, or any query (the notebook)
 REPORTS = {"incumbent": "test", "best-test": "best_test", "val": "val"}  # report -> curve (speedup.REPORTS)

@@ -7,7 +7,7 @@ encoding (the predictor then sees proxy scores only).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -27,11 +27,11 @@ class BaggedRidge:
         self.n_models = int(n_models)
         self.models: list[tuple[np.ndarray, float]] = []
 
-    def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> "BaggedRidge":
+    def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> BaggedRidge:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         self.models = []
-        for m in range(self.n_models):
+        for _ in range(self.n_models):
             idx = np.arange(len(y)) if self.n_models == 1 else rng.integers(0, len(y), len(y))
             self.models.append(fit_ridge(x[idx], y[idx], self.alpha))
         return self

@@ -8,12 +8,12 @@ order of training) after every new trained model.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import ArchError, UsageError
 from ..spaces.base import Space
 
 
@@ -70,11 +70,11 @@ class SearchProblem:
             for j, a in enumerate(self.archs):
                 try:
                     self._alias.setdefault(key(a), j)
-                except Exception:  # an unparsable stored string cannot be reached anyway
+                except ArchError:  # an unparsable stored string cannot be reached anyway
                     continue
         try:
             return self._alias.get(key(arch))
-        except Exception:
+        except ArchError:
             return None
 
     def neighbours(self, i: int) -> np.ndarray:
@@ -174,12 +174,18 @@ def problem_from_frame(frame, space: Space, dataset: str, proxies: Sequence[str]
     block = frame[(frame["space"] == space.name) & (frame["dataset"] == dataset)]
     if not len(block):
         have = sorted({f"{s}/{d}" for s, d in zip(frame["space"], frame["dataset"])})
-        raise UsageError(f"no rows for {space.name}/{dataset} in the results file (has: {', '.join(have) or 'nothing'})")
+        raise UsageError(
+            f"no rows for {space.name}/{dataset} in the results file (has: {', '.join(have) or 'nothing'})"
+        )
     if not proxies:
         raise UsageError("search needs at least one --proxy")
     for p in proxies:
         if p not in block.columns or p in ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy"):
-            have = [c for c in block.columns if c not in ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy")]
+            have = [
+                c
+                for c in block.columns
+                if c not in ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy")
+            ]
             raise UsageError(f"proxy {p!r} has no scores in the results file (has: {', '.join(have) or 'none'})")
         if not block[p].notna().any():
             raise UsageError(f"proxy {p!r} has no scores for {space.name}/{dataset}")

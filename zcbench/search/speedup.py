@@ -7,8 +7,8 @@ round share their random stream as far as their choices agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,8 +57,9 @@ def default_baseline(v: Variant) -> str:
     return v.algo if ALGORITHMS.get(v.algo).options else "random"
 
 
-def plan_variants(algos: Sequence[str], base: SearchSettings, baseline: str | None = None
-                  ) -> tuple[list[Variant], dict[str, str]]:
+def plan_variants(
+    algos: Sequence[str], base: SearchSettings, baseline: str | None = None
+) -> tuple[list[Variant], dict[str, str]]:
     """The variants to run and, for each, the variant it is compared with. ``baseline`` (a variant
     name or an algorithm, run plain if not already among the variants) applies to every row;
     otherwise each row's plain twin, and plain random search (added) for algorithms without one."""
@@ -67,7 +68,9 @@ def plan_variants(algos: Sequence[str], base: SearchSettings, baseline: str | No
     if baseline:
         if baseline not in names:
             if baseline not in ALGORITHMS:
-                raise UsageError(f"--baseline {baseline!r} is neither a variant run here ({', '.join(names)}) nor an algorithm")
+                raise UsageError(
+                    f"--baseline {baseline!r} is neither a variant run here ({', '.join(names)}) nor an algorithm"
+                )
             variants = make_variants([baseline], replace(base, warmup=0, move=0.0))[:1] + variants
         return variants, {v.name: baseline for v in variants}
     baselines = {v.name: default_baseline(v) for v in variants}
@@ -99,7 +102,9 @@ def check_sizes(problem: SearchProblem, variants: Sequence[Variant], budget: int
     if budget < 1 or rounds < 1:
         raise UsageError("--budget and --rounds must be at least 1")
     if budget > n:
-        raise UsageError(f"budget of {budget} trained models is larger than the domain ({n} architectures with a val accuracy)")
+        raise UsageError(
+            f"budget of {budget} trained models is larger than the domain ({n} architectures with a val accuracy)"
+        )
     for v in variants:
         if v.settings.warmup > n:
             raise UsageError(f"warm-up pool of {v.settings.warmup} is larger than the domain ({n} architectures)")
@@ -111,8 +116,9 @@ def check_sizes(problem: SearchProblem, variants: Sequence[Variant], budget: int
         problem.check_mutable()
 
 
-def run_search(problem: SearchProblem, variants: Sequence[Variant], budget: int, rounds: int,
-               seed: int = 0) -> dict[str, RoundsResult]:
+def run_search(
+    problem: SearchProblem, variants: Sequence[Variant], budget: int, rounds: int, seed: int = 0
+) -> dict[str, RoundsResult]:
     """Run every variant for ``rounds`` rounds (seeds ``seed..seed+rounds-1``)."""
     check_sizes(problem, variants, budget, rounds)
     out: dict[str, RoundsResult] = {}
@@ -137,14 +143,27 @@ def curves_frame(results: dict[str, RoundsResult]) -> pd.DataFrame:
     parts = []
     for name, res in results.items():
         n = res.val.shape[1]
-        parts.append(pd.DataFrame({
-            "variant": name, "n": np.arange(1, n + 1),
-            "mean_test": res.mean("test"), "std_test": res.std("test"),
-            "mean_val": res.mean("val"), "std_val": res.std("val"),
-            "mean_best_test": res.mean("best_test"), "std_best_test": res.std("best_test"),
-        }))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["variant", "n", "mean_test", "std_test", "mean_val", "std_val", "mean_best_test", "std_best_test"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "variant": name,
+                    "n": np.arange(1, n + 1),
+                    "mean_test": res.mean("test"),
+                    "std_test": res.std("test"),
+                    "mean_val": res.mean("val"),
+                    "std_val": res.std("val"),
+                    "mean_best_test": res.mean("best_test"),
+                    "std_best_test": res.std("best_test"),
+                }
+            )
+        )
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(
+            columns=["variant", "n", "mean_test", "std_test", "mean_val", "std_val", "mean_best_test", "std_best_test"]
+        )
+    )
 
 
 def first_reach(curve: np.ndarray, target: float, tol: float = 1e-9) -> int | None:
@@ -157,11 +176,11 @@ def first_reach(curve: np.ndarray, target: float, tol: float = 1e-9) -> int | No
 
 REPORTS = {
     "test": "Incumbent = the trained architecture with the best validation accuracy so far; its test accuracy "
-            "is reported (what would be deployed)",
+    "is reported (what would be deployed)",
     "val": "Incumbent = the trained architecture with the best validation accuracy so far; its validation "
-           "accuracy is reported",
+    "accuracy is reported",
     "best_test": "The best test accuracy among the trained architectures is reported (the curve of Abdelfattah "
-                 "et al.'s notebook; an oracle number, not a model one could pick on validation)",
+    "et al.'s notebook; an oracle number, not a model one could pick on validation)",
 }
 
 
@@ -179,19 +198,29 @@ def speedup_table(results: dict[str, RoundsResult], baselines: dict[str, str], w
         budget = res.val.shape[1]
         target = float(results[base].mean(which)[-1])
         n = first_reach(res.mean(which), target)
-        rows.append({
-            "variant": name, "baseline": base, "rounds": res.val.shape[0], "budget": budget,
-            f"final_{which}": float(res.mean(which)[-1]), f"std_{which}": float(res.std(which)[-1]),
-            "final_val": float(res.mean("val")[-1]), "baseline_final": target,
-            "models_to_baseline": n if n is not None else "—",
-            "speedup": budget / n if n is not None else float("nan"),
-        })
+        rows.append(
+            {
+                "variant": name,
+                "baseline": base,
+                "rounds": res.val.shape[0],
+                "budget": budget,
+                f"final_{which}": float(res.mean(which)[-1]),
+                f"std_{which}": float(res.std(which)[-1]),
+                "final_val": float(res.mean("val")[-1]),
+                "baseline_final": target,
+                "models_to_baseline": n if n is not None else "—",
+                "speedup": budget / n if n is not None else float("nan"),
+            }
+        )
     df = pd.DataFrame(rows)
     counts_repeats = any(r.variant.settings.count_repeats for r in results.values())
     what = (REPORTS[which] + ", mean ± std over rounds. ") + (
         "A trained model = one query of the benchmark, repeats included (the notebook's count). "
-        if counts_repeats else "A trained model = one distinct architecture whose accuracy was read. ")
+        if counts_repeats
+        else "A trained model = one distinct architecture whose accuracy was read. "
+    )
     df.attrs["caption"] = what + (
         "models_to_baseline = first n at which the variant's mean curve reaches the baseline's final mean "
-        "(baseline_final); speedup = budget / that n (– if never).")
+        "(baseline_final); speedup = budget / that n (– if never)."
+    )
     return df

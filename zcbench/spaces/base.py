@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -124,9 +125,7 @@ class Space(ABC):
     # -- helpers -----------------------------------------------------------------------------
     def check_dataset(self, dataset: str) -> str:
         if dataset not in self.datasets:
-            raise UsageError(
-                f"space {self.name!r} has no dataset {dataset!r} (choose from {', '.join(self.datasets)})"
-            )
+            raise UsageError(f"space {self.name!r} has no dataset {dataset!r} (choose from {', '.join(self.datasets)})")
         return dataset
 
     def check_variant(self, variant: str | None) -> str | None:

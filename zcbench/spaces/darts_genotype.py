@@ -23,7 +23,8 @@ from __future__ import annotations
 import ast
 import random
 from collections import namedtuple
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..errors import ArchError
 
@@ -101,8 +102,9 @@ def check_concat(value: Any, name: str, text: str = "") -> list[int]:
     return list(CONCAT)
 
 
-def make_genotype(normal: Any, reduce: Any, normal_concat: Any = CONCAT, reduce_concat: Any = CONCAT,
-                  text: str = "") -> Genotype:
+def make_genotype(
+    normal: Any, reduce: Any, normal_concat: Any = CONCAT, reduce_concat: Any = CONCAT, text: str = ""
+) -> Genotype:
     """A validated :class:`Genotype` with list-of-tuple cells and list concats."""
     return Genotype(
         check_cell(normal, "normal", text),
@@ -161,6 +163,7 @@ def uses_none(g: Genotype) -> bool:
 
 # -- NASLib compact ---------------------------------------------------------------------------
 
+
 def compact_to_genotype(compact: Any, text: str = "") -> Genotype:
     """NASLib ``convert_compact_to_genotype``: pair ``(input, op_index)`` → ``(COMPACT_OPS[op], input)``."""
     where = f"invalid NASLib compact architecture {_short(text or str(compact))!r}"
@@ -197,12 +200,13 @@ def genotype_to_compact(g: Genotype) -> tuple:
 
 # -- NB301 ConfigSpace dict --------------------------------------------------------------------
 
+
 def genotype_to_config(g: Genotype) -> dict[str, Any]:
     """NB301 ``convert_genotype_to_config``: edge/op keys and sorted ``inputs_node`` keys."""
     config: dict[str, Any] = {}
     for cell_type, cell in (("normal", g.normal), ("reduce", g.reduce)):
         for k in range(STEPS):
-            pairs = cell[2 * k: 2 * k + 2]
+            pairs = cell[2 * k : 2 * k + 2]
             for op, inp in pairs:
                 config[f"{CONFIG_PREFIX}edge_{cell_type}_{_EDGE_START[k] + inp}"] = op
             if k > 0:
@@ -224,7 +228,9 @@ def config_to_genotype(config: Mapping[str, Any]) -> Genotype:
                 if op is not None:
                     found.append((op, inp))
             if len(found) != 2:
-                raise ArchError(f"NB301 config: node {k + 2} of the {cell_type} cell has {len(found)} input edges, not 2")
+                raise ArchError(
+                    f"NB301 config: node {k + 2} of the {cell_type} cell has {len(found)} input edges, not 2"
+                )
             key = f"{CONFIG_PREFIX}inputs_node_{cell_type}_{k + 2}"
             if k > 0 and key in config:
                 want = f"{found[0][1]}_{found[1][1]}"
@@ -236,6 +242,7 @@ def config_to_genotype(config: Mapping[str, Any]) -> Genotype:
 
 
 # -- sampling -------------------------------------------------------------------------------
+
 
 def sample_genotype(rng: random.Random, ops: Sequence[str] = NB301_OPS) -> Genotype:
     """One genotype as NB301's ConfigSpace samples it: per node two distinct inputs (uniform over

@@ -11,8 +11,8 @@ so per-layer proxies line up with the original.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -59,13 +59,15 @@ class ReLUConvBN(nn.Module):
 class DilConv(nn.Module):
     """ReLU, depthwise dilated kxk, pointwise 1x1, BN."""
 
-    def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int, dilation: int,
-                 affine: bool = True):
+    def __init__(
+        self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int, dilation: int, affine: bool = True
+    ):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(C_in, C_in, kernel_size, stride=stride, padding=padding, dilation=dilation,
-                      groups=C_in, bias=False),
+            nn.Conv2d(
+                C_in, C_in, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=C_in, bias=False
+            ),
             nn.Conv2d(C_in, C_out, kernel_size=1, padding=0, bias=False),
             nn.BatchNorm2d(C_out, affine=affine),
         )
@@ -133,7 +135,9 @@ class FactorizedReduce(nn.Module):
 
 def _pool(kind: str, C: int, stride: int, style: OpStyle) -> nn.Module:
     if kind == "avg":
-        pool: nn.Module = AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)  # = nn.AvgPool2d, faster on CPU
+        pool: nn.Module = AvgPool2d(
+            3, stride=stride, padding=1, count_include_pad=False
+        )  # = nn.AvgPool2d, faster on CPU
     else:
         pool = nn.MaxPool2d(3, stride=stride, padding=1)
     return nn.Sequential(pool, nn.BatchNorm2d(C, affine=False)) if style.pool_bn else pool
@@ -169,8 +173,17 @@ def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
 
 
 class Cell(nn.Module):
-    def __init__(self, pairs: Sequence[tuple[str, int]], concat: Sequence[int], C_prev_prev: int, C_prev: int,
-                 C: int, reduction: bool, reduction_prev: bool, style: OpStyle = DARTS_STYLE):
+    def __init__(
+        self,
+        pairs: Sequence[tuple[str, int]],
+        concat: Sequence[int],
+        C_prev_prev: int,
+        C_prev: int,
+        C: int,
+        reduction: bool,
+        reduction_prev: bool,
+        style: OpStyle = DARTS_STYLE,
+    ):
         super().__init__()
         self.reduction = reduction
         self.style = style
@@ -232,9 +245,18 @@ class NetworkCIFAR(nn.Module):
     output, before global pooling.
     """
 
-    def __init__(self, C: int, num_classes: int, layers: int, genotype, auxiliary: bool = False,
-                 style: OpStyle = DARTS_STYLE, stem: bool = True, drop_path_prob: float = 0.0,
-                 stem_multiplier: int = 3):
+    def __init__(
+        self,
+        C: int,
+        num_classes: int,
+        layers: int,
+        genotype,
+        auxiliary: bool = False,
+        style: OpStyle = DARTS_STYLE,
+        stem: bool = True,
+        drop_path_prob: float = 0.0,
+        stem_multiplier: int = 3,
+    ):
         super().__init__()
         self._layers = layers
         self._auxiliary = auxiliary
@@ -254,7 +276,9 @@ class NetworkCIFAR(nn.Module):
             reduction = i in (layers // 3, 2 * layers // 3)
             if reduction:
                 C_curr *= 2
-            pairs, concat = (genotype.reduce, genotype.reduce_concat) if reduction else (genotype.normal, genotype.normal_concat)
+            pairs, concat = (
+                (genotype.reduce, genotype.reduce_concat) if reduction else (genotype.normal, genotype.normal_concat)
+            )
             cell = Cell(pairs, concat, C_prev_prev, C_prev, C_curr, reduction, reduction_prev, style)
             reduction_prev = reduction
             self.cells.append(cell)

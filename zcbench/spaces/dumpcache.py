@@ -9,8 +9,8 @@ atomic (temporary file, then rename), and an unreadable or foreign cache is simp
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -64,8 +64,9 @@ def write_cache(cache: Path, kind: str, key: dict[str, int], arrays: dict[str, n
         return False
 
 
-def load_cached(path: Path, kind: str, version: int, build: Callable[[], dict[str, np.ndarray]],
-                use_cache: bool = True) -> dict[str, np.ndarray]:
+def load_cached(
+    path: Path, kind: str, version: int, build: Callable[[], dict[str, np.ndarray]], use_cache: bool = True
+) -> dict[str, np.ndarray]:
     """``build()``'s arrays for the dump at ``path``, from the cache when it is current."""
     key = cache_key(path, version)
     candidates = cache_candidates(path) if use_cache else []

@@ -40,6 +40,7 @@ Spec = tuple[list[list[int]], list[str]]
 
 # -- specs ---------------------------------------------------------------------------------------
 
+
 def prune(matrix: list[list[int]], ops: list[str]) -> Spec | None:
     """``ModelSpec._prune``: keep the vertices reachable from the input *and* reaching the output.
     Returns None when input and output are not connected (the official ``valid_spec=False``)."""
@@ -156,8 +157,9 @@ def table_spec_strings(table: NB101Table) -> list[str]:
     packed[:, :7] = np.packbits(table.adj.reshape(u, -1), axis=1)
     packed[:, 7] = table.nv
     mat_keys, mat_inv = np.unique(packed.view(np.uint64).ravel(), return_inverse=True)
-    op_keys, op_inv = np.unique(np.ascontiguousarray(table.ops).view(np.uint8).reshape(u, 7), axis=0,
-                                return_inverse=True)
+    op_keys, op_inv = np.unique(
+        np.ascontiguousarray(table.ops).view(np.uint8).reshape(u, 7), axis=0, return_inverse=True
+    )
     first_m = np.zeros(len(mat_keys), dtype=np.int64)
     first_m[mat_inv.ravel()[::-1]] = np.arange(u)[::-1]  # a graph using each distinct matrix
     first_o = np.zeros(len(op_keys), dtype=np.int64)
@@ -165,8 +167,10 @@ def table_spec_strings(table: NB101Table) -> list[str]:
     compact = {"separators": (",", ":")}
     m_str = [json.dumps(table.spec(int(i))[0], **compact) for i in first_m]
     o_str = [json.dumps(table.spec(int(i))[1], **compact) for i in first_o]
-    return ['{"matrix":' + m_str[a] + ',"ops":' + o_str[b] + "}"
-            for a, b in zip(mat_inv.ravel().tolist(), op_inv.ravel().tolist())]
+    return [
+        '{"matrix":' + m_str[a] + ',"ops":' + o_str[b] + "}"
+        for a, b in zip(mat_inv.ravel().tolist(), op_inv.ravel().tolist())
+    ]
 
 
 def spec_from_string(text: str) -> Spec:
@@ -181,6 +185,7 @@ def spec_from_string(text: str) -> Spec:
 
 
 # -- the space -----------------------------------------------------------------------------------
+
 
 @register_space
 class NB101(Space):
@@ -244,7 +249,7 @@ class NB101(Space):
         for k in range(1, v - 1):
             for op in AVAILABLE_OPS:
                 if op != pops[k]:
-                    cands.append((pm, pops[:k] + [op] + pops[k + 1:]))
+                    cands.append((pm, pops[:k] + [op] + pops[k + 1 :]))
         if v < MAX_VERTICES:  # a new vertex at position p, fed by i < p, feeding old vertex j >= p
             for p in range(1, v):
                 grown = [row[:p] + [0] + row[p:] for row in pm]

@@ -19,9 +19,10 @@ import base64
 import binascii
 import json
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
@@ -171,8 +172,7 @@ def iter_tfrecord_blocks(path: Path, check_crc: bool = True) -> Iterator[tuple[i
 
 
 def _check_block(
-    path: Path,
-    buf: bytes, offs: list[int], lens: list[int], first: int, base_off: int, check_crc: bool
+    path: Path, buf: bytes, offs: list[int], lens: list[int], first: int, base_off: int, check_crc: bool
 ) -> list[bytes]:
     """Verify the two masked CRCs of every record in ``buf`` and return the payloads."""
     o = np.asarray(offs, dtype=np.int64)
@@ -191,7 +191,8 @@ def _check_block(
             i = int(bad[0])
             what = "length" if want_len_crc[i] != got_len_crc[i] else "data"
             raise DumpError(
-                f"{path}: record {first + i} (byte {base_off + offs[i]}): {what} CRC mismatch, the TFRecord file is corrupt"
+                f"{path}: record {first + i} (byte {base_off + offs[i]}): {what} CRC mismatch, "
+                "the TFRecord file is corrupt"
             )
     return [buf[p + 12 : p + 12 + n] for p, n in zip(offs, lens)]
 
@@ -200,7 +201,9 @@ def write_tfrecord(fh: IO[bytes], payloads: list[bytes]) -> None:
     """Write ``payloads`` with standard TFRecord framing (used by fixtures and tools)."""
     for data in payloads:
         head = struct.pack("<Q", len(data))
-        fh.write(head + struct.pack("<I", masked_crc(crc32c(head))) + data + struct.pack("<I", masked_crc(crc32c(data))))
+        fh.write(
+            head + struct.pack("<I", masked_crc(crc32c(head))) + data + struct.pack("<I", masked_crc(crc32c(data)))
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,7 +215,13 @@ def write_tfrecord(fh: IO[bytes], payloads: list[bytes]) -> None:
 #   EvaluationData 1..5: current_epoch, training_time, train_accuracy, validation_accuracy,
 #                  test_accuracy (double, I64)   6: checkpoint_path (string, LEN)
 
-EVAL_FIELDS = {1: "current_epoch", 2: "training_time", 3: "train_accuracy", 4: "validation_accuracy", 5: "test_accuracy"}
+EVAL_FIELDS = {
+    1: "current_epoch",
+    2: "training_time",
+    3: "train_accuracy",
+    4: "validation_accuracy",
+    5: "test_accuracy",
+}
 _unpack_d = struct.Struct("<d").unpack_from
 
 
@@ -500,7 +509,9 @@ def read_naslib_pickle_table(path: Path) -> NB101Table:
         except DumpError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as err:
-            raise DumpError(f"{where} is not (fixed_stats, computed_stats) of NAS-Bench-101 ({type(err).__name__}: {err})") from None
+            raise DumpError(
+                f"{where} is not (fixed_stats, computed_stats) of NAS-Bench-101 ({type(err).__name__}: {err})"
+            ) from None
     return b.build(str(path))
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import bz2
 import itertools
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from torch import nn
@@ -96,6 +97,7 @@ def all_arch_strings() -> list[str]:
 
 # -- dump reading ------------------------------------------------------------------------------
 
+
 def _read_bz2_pickle(path: Path) -> Any:
     try:
         raw = bz2.decompress(path.read_bytes())
@@ -144,14 +146,20 @@ def _metric(state: dict, nb_dataset: str, setname: str, epoch: int | None) -> tu
 CACHE_VERSION = 1
 
 
-def extract_table(dump: "NB201Dump") -> dict[str, np.ndarray]:
+def extract_table(dump: NB201Dump) -> dict[str, np.ndarray]:
     """Everything zcbench reads from a dump, as arrays: the official arch list, the evaluated
     indices, and per (dataset, schedule) the seed-averaged val/test accuracy, params and flops."""
     n = len(dump.evaluated)
-    out: dict[str, np.ndarray] = {"meta_archs": np.array(dump.meta_archs, dtype=object),
-                                  "evaluated": np.array(dump.evaluated, dtype=np.int64)}
-    cols = {f"{ds}.{hp}.{c}": np.full(n, np.nan) for ds in DATASETS for hp in _HP_KEYS
-            for c in ("val", "test", "params", "flops")}
+    out: dict[str, np.ndarray] = {
+        "meta_archs": np.array(dump.meta_archs, dtype=object),
+        "evaluated": np.array(dump.evaluated, dtype=np.int64),
+    }
+    cols = {
+        f"{ds}.{hp}.{c}": np.full(n, np.nan)
+        for ds in DATASETS
+        for hp in _HP_KEYS
+        for c in ("val", "test", "params", "flops")
+    }
     has = {f"{ds}.{hp}.has": np.zeros(n, dtype=bool) for ds in DATASETS for hp in _HP_KEYS}
     for k, idx in enumerate(dump.evaluated):
         for hp in _HP_KEYS:
@@ -280,8 +288,7 @@ class NB201(Space):
         return out
 
     # trained results
-    def load_dump(self, path: str | Path, dataset: str, epochs: int | None = None,
-                  use_cache: bool = True) -> Benchmark:
+    def load_dump(self, path: str | Path, dataset: str, epochs: int | None = None, use_cache: bool = True) -> Benchmark:
         """Results for ``dataset`` at ``epochs`` (200 default, or 12) for every evaluated arch.
 
         The first load reads the whole dump (minutes for the 4.7 GB file) and keeps a compact table
@@ -303,8 +310,9 @@ class NB201(Space):
             raise DumpError(f"{path}: no {hp}-epoch results for {EVAL_SETS[dataset][0]} in this dump")
         records = [
             Record(int(i), meta[int(i)], float(v), float(te), {"params": float(p), "flops": float(f)} if h else {})
-            for i, v, te, p, f, h in zip(t["evaluated"], t[f"{key}.val"], t[f"{key}.test"], t[f"{key}.params"],
-                                         t[f"{key}.flops"], has)
+            for i, v, te, p, f, h in zip(
+                t["evaluated"], t[f"{key}.val"], t[f"{key}.test"], t[f"{key}.params"], t[f"{key}.flops"], has
+            )
         ]
         return Benchmark(self.name, dataset, str(path), records)
 

@@ -54,8 +54,9 @@ import importlib
 import io
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from torch import nn
 
@@ -111,6 +112,7 @@ def read_text(path: Path) -> str:
 
 # -- CSV --------------------------------------------------------------------------------------
 
+
 def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
     low = [h.strip().lower() for h in header]
     for name in names:
@@ -149,6 +151,7 @@ def read_csv(path: Path, text: str) -> list[Record]:
 
 # -- JSON -------------------------------------------------------------------------------------
 
+
 def read_json(path: Path, text: str, dataset: str) -> list[Record]:
     try:
         obj = json.loads(text)
@@ -157,14 +160,21 @@ def read_json(path: Path, text: str, dataset: str) -> list[Record]:
     except RecursionError:
         raise DumpError(f"{path}: JSON nested too deeply") from None
     if not isinstance(obj, dict) or not obj:
-        raise DumpError(f"{path}: not an NB301 JSON dump (top level is {type(obj).__name__}, expected a non-empty object)")
+        raise DumpError(
+            f"{path}: not an NB301 JSON dump (top level is {type(obj).__name__}, expected a non-empty object)"
+        )
     if CONFIG_KEY in obj:
         return [training_record(obj, path, 0)]
     if all(isinstance(k, str) and k.lstrip().startswith("Genotype(") for k in obj):
-        return [Record(i, _arch(k, f"{path}: entry {i}"), _float(v, f"{path}: entry {i}")) for i, (k, v) in enumerate(obj.items())]
+        return [
+            Record(i, _arch(k, f"{path}: entry {i}"), _float(v, f"{path}: entry {i}"))
+            for i, (k, v) in enumerate(obj.items())
+        ]
     if dataset not in obj:
         keys = ", ".join(list(map(str, obj))[:5])
-        raise DumpError(f"{path}: no {dataset!r} section (NASLib zc_nasbench301.json layout expected; top-level keys: {keys})")
+        raise DumpError(
+            f"{path}: no {dataset!r} section (NASLib zc_nasbench301.json layout expected; top-level keys: {keys})"
+        )
     section = obj[dataset]
     if not isinstance(section, dict) or not section:
         raise DumpError(f"{path}: section {dataset!r} is not a non-empty object of architectures")
@@ -194,6 +204,7 @@ def _naslib_record(i: int, key: str, value: Any, path: Path) -> Record:
 
 
 # -- NB301 training data --------------------------------------------------------------------
+
 
 def training_record(obj: Any, path: Path, index: int) -> Record:
     """One NB301 ``results_*.json`` → Record (genotype via the ConfigSpace mapping, FORMATS §3.2)."""
@@ -279,8 +290,13 @@ def read_records(path: Path, dataset: str) -> tuple[list[Record], str]:
     if path.is_dir():
         if is_surrogate_dir(path):
             raise UsageError(
-                f"{path}: is an NB301 surrogate ensemble; " + (NB301_MISSING if not surrogate_available() else
-                "it predicts accuracies but lists no architectures: query it with NB301.surrogate_benchmark(path, archs)")
+                f"{path}: is an NB301 surrogate ensemble; "
+                + (
+                    NB301_MISSING
+                    if not surrogate_available()
+                    else "it predicts accuracies but lists no architectures: "
+                    "query it with NB301.surrogate_benchmark(path, archs)"
+                )
             )
         return read_training_dir(path), "nb301-training-data"
     text = read_text(path)
@@ -336,7 +352,7 @@ class NB301(Space):
         (``nasbench301.load_ensemble``; optional package, not installable as pinned on Py >= 3.11)."""
         if not surrogate_available():
             raise UsageError(NB301_MISSING)
-        import nasbench301  # noqa: PLC0415 - optional dependency
+        import nasbench301
 
         if not is_surrogate_dir(Path(path)):
             raise DumpError(f"{path}: not an NB301 surrogate ensemble (no *surrogate_model.model inside)")
@@ -357,7 +373,10 @@ class NB301(Space):
         self.check_dataset(dataset)
         unknown = set(options) - _BUILD_OPTIONS
         if unknown:
-            raise UsageError(f"unknown nb301 build option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_BUILD_OPTIONS))})")
+            raise UsageError(
+                f"unknown nb301 build option(s) {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(sorted(_BUILD_OPTIONS))})"
+            )
         variant = options.get("variant") or "nb301"
         if variant not in VARIANTS:
             raise UsageError(f"unknown nb301 network variant {variant!r} (choose from {', '.join(VARIANTS)})")
@@ -365,8 +384,9 @@ class NB301(Space):
         C = int(options.get("C") or C)
         layers = int(options.get("layers") or layers)
         genotype: Genotype = parse_genotype(arch)
-        return NetworkCIFAR(C, 10, layers, genotype, auxiliary=bool(options.get("auxiliary", False)),
-                            style=style, stem=stem)
+        return NetworkCIFAR(
+            C, 10, layers, genotype, auxiliary=bool(options.get("auxiliary", False)), style=style, stem=stem
+        )
 
     def input_spec(self, dataset: str) -> InputSpec:
         self.check_dataset(dataset)

@@ -29,8 +29,9 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -60,6 +61,7 @@ _TUPLE_RE = re.compile(r"^[\(\[]\s*\d(\s*,\s*\d)*\s*,?\s*[\)\]]$")
 
 # -- losses (official lib/losses/all.py and task configs) ----------------------------------------
 
+
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Official ``SoftmaxCrossEntropyWithLogits``: -sum(t * log(softmax(x) + 1e-5)), batch mean."""
     return -(target * torch.log(torch.softmax(logits, dim=-1) + 1e-5)).sum(dim=-1).mean()
@@ -79,6 +81,7 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 
 # -- architecture strings ----------------------------------------------------------------------
+
 
 def _macro_ok(code: str) -> bool:
     down = sum(c in "34" for c in code)
@@ -115,6 +118,7 @@ def _in_millions(value: Any, count_above: float) -> float:
 
 
 # -- the dump ----------------------------------------------------------------------------------
+
 
 def read_tnb101_dump(path: str | Path) -> dict:
     """The checked top-level dict of a TransNAS-Bench-101 ``.pth``; DumpError otherwise."""
@@ -216,8 +220,9 @@ class _TNB101(Space):
             metrics = entry.get("metrics", {}) or {}
             vlist, tlist = _metric_list(metrics, val_name), _metric_list(metrics, test_name)
             if vlist is None:
-                raise DumpError(f"{path}: {arch} {dataset} has no metric {val_name!r} "
-                                f"(has {', '.join(sorted(map(str, metrics)))})")
+                raise DumpError(
+                    f"{path}: {arch} {dataset} has no metric {val_name!r} (has {', '.join(sorted(map(str, metrics)))})"
+                )
             info = entry.get("model_info", {}) or {}
             extra = {
                 "params": _in_millions(info.get("model_params"), 1e3),
@@ -284,7 +289,7 @@ class TNB101Micro(_TNB101):
         for k, d in enumerate(digits):
             for new in "0123":
                 if new != d:
-                    ds = digits[:k] + [new] + digits[k + 1:]
+                    ds = digits[:k] + [new] + digits[k + 1 :]
                     out.append("64-41414-{}_{}{}_{}{}{}".format(*ds))
         return out
 
@@ -301,8 +306,10 @@ class TNB101Macro(_TNB101):
         if not m:
             raise ArchError(f"invalid TNB101 macro architecture {s!r}: expected 64-<4-6 digits 1-4>-basic")
         if not _macro_ok(m.group(1)):
-            raise ArchError(f"invalid TNB101 macro architecture {s!r}: needs 1-4 downsampling (3/4) "
-                            f"and 1-3 channel-doubling (2/4) modules")
+            raise ArchError(
+                f"invalid TNB101 macro architecture {s!r}: needs 1-4 downsampling (3/4) "
+                f"and 1-3 channel-doubling (2/4) modules"
+            )
         return s
 
     def _from_tuple(self, digits: list[int]) -> str:
@@ -323,11 +330,11 @@ class TNB101Macro(_TNB101):
         code = m.group(1)
         cands = []
         for k, d in enumerate(code):  # substitutions
-            cands += [code[:k] + new + code[k + 1:] for new in "1234" if new != d]
+            cands += [code[:k] + new + code[k + 1 :] for new in "1234" if new != d]
         if len(code) < 6:  # insertions
             cands += [code[:k] + new + code[k:] for k in range(len(code) + 1) for new in "1234"]
         if len(code) > 4:  # removals
-            cands += [code[:k] + code[k + 1:] for k in range(len(code))]
+            cands += [code[:k] + code[k + 1 :] for k in range(len(code))]
         out: list[str] = []
         seen = {code}
         for c in cands:

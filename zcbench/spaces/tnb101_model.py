@@ -24,7 +24,7 @@ then re-initialises its convolutions with Kaiming-normal (fan_out) and BN to (1,
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -36,8 +36,18 @@ from torch import nn
 class ReLUConvBN(nn.Module):
     """ReLU (or LeakyReLU 0.2) -> Conv (no bias) -> BN, the only parametrised op of the cells."""
 
-    def __init__(self, C_in: int, C_out: int, kernel_size, stride, padding, dilation=1,
-                 affine: bool = True, track_running_stats: bool = True, activation: str = "relu"):
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        kernel_size,
+        stride,
+        padding,
+        dilation=1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        activation: str = "relu",
+    ):
         super().__init__()
         act: nn.Module = nn.LeakyReLU(0.2, False) if activation == "leaky" else nn.ReLU(inplace=False)
         self.ops = nn.Sequential(
@@ -194,8 +204,11 @@ class MacroNet(nn.Module):
             blocks = []
             for b in range(2):
                 s = stride if b == 0 else 1
-                blocks.append(ResNetBasicblock(self.inplanes, target, s) if basic
-                              else MicroCell(micro_code, self.inplanes, target, s))
+                blocks.append(
+                    ResNetBasicblock(self.inplanes, target, s)
+                    if basic
+                    else MicroCell(micro_code, self.inplanes, target, s)
+                )
                 self.inplanes = target
             self.add_module(f"layer{i}", nn.Sequential(*blocks))
             self.layers.append(f"layer{i}")
@@ -226,8 +239,9 @@ def official_init(module: nn.Module) -> nn.Module:
 class ConvLayer(nn.Module):
     """Conv (with bias) -> optional BN -> optional activation; ``norm='spectral'`` wraps the conv."""
 
-    def __init__(self, c_in: int, c_out: int, k: int, stride: int, padding: int,
-                 activation: nn.Module | None, norm: str | None):
+    def __init__(
+        self, c_in: int, c_out: int, k: int, stride: int, padding: int, activation: nn.Module | None, norm: str | None
+    ):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding)
         self.norm = nn.BatchNorm2d(c_out) if norm == "batch" else None
@@ -349,8 +363,14 @@ class Discriminator(nn.Module):
     def __init__(self):
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        spec = [(6, 64, 5, 4, 2), (64, 128, 5, 4, 2), (128, 256, 5, 4, 2),
-                (256, 256, 3, 1, 1), (256, 512, 3, 1, 1), (512, 512, 3, 1, 1)]
+        spec = [
+            (6, 64, 5, 4, 2),
+            (64, 128, 5, 4, 2),
+            (128, 256, 5, 4, 2),
+            (256, 256, 3, 1, 1),
+            (256, 512, 3, 1, 1),
+            (512, 512, 3, 1, 1),
+        ]
         for i, (a, b, k, s, p) in enumerate(spec, 1):
             setattr(self, f"conv{i}", ConvLayer(a, b, k, s, p, _leaky(), "spectral"))
         self.conv7 = ConvLayer(512, 1, 3, 1, 1, None, None)
