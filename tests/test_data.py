@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from zcbench.data import check_available, make_batch, synthetic_batch
+from zcbench.data import synthetic_batch
 from zcbench.data.images import load_train_split
 from zcbench.errors import DataError
 from zcbench.spaces import get_space
@@ -57,23 +57,23 @@ def test_cifar10_reader_keeps_pixels_channels_and_labels(real_cifar10):
 def test_batch_normalisation_matches_nb201(real_cifar10):
     root, imgs, labels = real_cifar10
     sp = get_space("nb201")
-    x, y = make_batch(sp, "cifar10", 8, seed=0, data_dir=root)
+    x, y = sp.make_batch("cifar10", 8, seed=0, data_dir=root)
     assert x.shape == (8, 3, 32, 32) and y.shape == (8,)
     # undo the normalisation: pixels must be crops/flips of real images, on the 0..255 grid
     mean = torch.tensor([125.3, 123.0, 113.9]).view(1, 3, 1, 1)
     std = torch.tensor([63.0, 62.1, 66.7]).view(1, 3, 1, 1)
     px = x * std + mean
     assert torch.allclose(px, px.round(), atol=1e-3) and px.min() >= -1e-3 and px.max() <= 255 + 1e-3
-    x2, y2 = make_batch(sp, "cifar10", 8, seed=0, data_dir=root)
+    x2, y2 = sp.make_batch("cifar10", 8, seed=0, data_dir=root)
     assert torch.equal(x, x2) and torch.equal(y, y2)
-    x3, _ = make_batch(sp, "cifar10", 8, seed=1, data_dir=root)
+    x3, _ = sp.make_batch("cifar10", 8, seed=1, data_dir=root)
     assert not torch.equal(x, x3)
 
 
 def test_grasp_dataload_takes_n_per_class(real_cifar10):
     root, _, labels = real_cifar10
     sp = get_space("nb201")
-    x, y = make_batch(sp, "cifar10", 64, seed=0, data_dir=root, dataload="grasp", dataload_info=2)
+    x, y = sp.make_batch("cifar10", 64, seed=0, data_dir=root, dataload="grasp", dataload_info=2)
     present = np.bincount(labels, minlength=10) > 0  # classes 2 and 4 are not among the first 20 images
     assert np.bincount(y.numpy(), minlength=10).tolist() == [2 if p else 0 for p in present]
 
@@ -90,7 +90,7 @@ def test_imagenet16_keeps_120_classes_and_shifts_labels(tmp_path):
             )
     x, y = load_train_split("ImageNet16-120", str(tmp_path))
     assert x.shape == (30, 16, 16, 3) and sorted(set(y.tolist())) == [0, 4, 119]
-    xb, yb = make_batch(get_space("nb201"), "ImageNet16-120", 4, 0, data_dir=tmp_path)
+    xb, yb = get_space("nb201").make_batch("ImageNet16-120", 4, 0, data_dir=tmp_path)
     assert xb.shape == (4, 3, 16, 16)
 
 
@@ -107,10 +107,11 @@ def test_missing_images_name_the_expected_files(tmp_path, monkeypatch):
     monkeypatch.delenv("ZCBENCH_DATA", raising=False)
     sp = get_space("nb201")
     with pytest.raises(DataError, match=r"cifar-10-batches-py/data_batch_1.*data/README.md"):
-        check_available(sp, "cifar10", None, False)
+        sp.check_data("cifar10", None)
     with pytest.raises(DataError, match="missing cifar-100-python/train"):
-        check_available(sp, "cifar100", tmp_path, False)
-    check_available(sp, "cifar100", None, True)  # synthetic needs nothing
+        sp.check_data("cifar100", tmp_path)
+    x, _ = sp.make_batch("cifar100", 2, 0, synthetic=True)  # synthetic needs nothing
+    assert x.shape == (2, 3, 32, 32)
 
 
 def test_malformed_batch_file(tmp_path):

@@ -20,21 +20,14 @@ import pytest
 from click.testing import CliRunner
 
 from zcbench.cli import main
-from zcbench.engine import (
-    CRASH_ENV,
-    CRASH_ONCE_ENV,
-    SLEEP_ENV,
-    SLEEP_SECONDS_ENV,
-    Interrupted,
-    parse_shard,
-    resolve_devices,
-    run_scoring,
-    shard_of,
-)
+from zcbench.engine import Interrupted, resolve_devices, run_scoring, shard_of
+from zcbench.engine import worker as engine_worker
 from zcbench.errors import StoreError, UsageError
 from zcbench.merge import merge_results
+from zcbench.settings import ArchSelection, Execution, RunSettings, parse_shard
 from zcbench.spaces import get_space
 from zcbench.store import coverage, iter_runs
+from zcbench.testing.faults import CRASH_ENV, CRASH_ONCE_ENV, SLEEP_ENV, SLEEP_SECONDS_ENV, FaultyWorkerCore
 
 PROXIES = ["params", "flops", "synflow"]
 N_ARCHS = 24
@@ -79,18 +72,18 @@ def archs(archs_file) -> list[str]:
     return archs_file.read_text().split()
 
 
-def _run(out: Path, archs_file: Path, **kw):
-    args = dict(
-        space="nb201",
-        dataset="cifar10",
-        proxies=PROXIES,
-        archs_file=str(archs_file),
-        synthetic=True,
-        out=str(out),
-        quiet=True,
-    )
-    args.update(kw)
-    return run_scoring(**args)
+def _run(out: Path, archs_file: Path, workers=0, proxies=PROXIES, synthetic=True, retry_failed=False, **execution):
+    settings = RunSettings("nb201", "cifar10", tuple(proxies), synthetic=synthetic)
+    return run_scoring(
+        settings, ArchSelection(archs_file=str(archs_file)), Execution(workers=workers, quiet=True, **execution),
+        out=str(out), retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def faulty(monkeypatch):
+    """Workers that crash or hang where the ZCBENCH_TEST_* variables say (zcbench.testing.faults)."""
+    monkeypatch.setattr(engine_worker, "DEFAULT_CORE", FaultyWorkerCore)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +119,7 @@ def _cli(archs_file: Path, out: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "zcbench",
+        "zcbench.testing.faults",  # the CLI with the fault-injecting worker core
         "score",
         "--space",
         "nb201",
@@ -240,7 +233,7 @@ def test_sigint_serial_path(tmp_path, archs_file, archs, reference):
     _assert_same(_scores(out), reference)
 
 
-def test_worker_crash_is_retried_once(tmp_path, monkeypatch, archs_file, archs, reference):
+def test_worker_crash_is_retried_once(tmp_path, monkeypatch, faulty, archs_file, archs, reference):
     marker = tmp_path / "crashed-once"
     monkeypatch.setenv(CRASH_ENV, archs[5])
     monkeypatch.setenv(CRASH_ONCE_ENV, str(marker))
@@ -250,7 +243,7 @@ def test_worker_crash_is_retried_once(tmp_path, monkeypatch, archs_file, archs, 
     _assert_same(_scores(tmp_path / "c.h5"), reference)
 
 
-def test_repeated_crash_and_timeout_are_recorded(tmp_path, monkeypatch, archs_file, archs, reference):
+def test_repeated_crash_and_timeout_are_recorded(tmp_path, monkeypatch, faulty, archs_file, archs, reference):
     crash, slow = archs[3], archs[10]
     monkeypatch.setenv(CRASH_ENV, crash)
     monkeypatch.setenv(SLEEP_ENV, slow)
@@ -272,10 +265,13 @@ def test_repeated_crash_and_timeout_are_recorded(tmp_path, monkeypatch, archs_fi
     res = CliRunner().invoke(main, ["status", str(out)])
     assert res.exit_code == 0, res.output
     assert "timeout after 20s" in res.output and "worker exited with code 1 (2 times)" in res.output
-    # failed archs count as done on resume (their reason is kept); --no-resume recomputes
+    # failed archs count as done on resume (their reason is kept); --retry-failed scores only them again
     monkeypatch.delenv(CRASH_ENV)
     monkeypatch.delenv(SLEEP_ENV)
     assert _run(out, archs_file, workers=0).scored == 0
+    again = _run(out, archs_file, workers=0, retry_failed=True)
+    assert (again.scored, again.retried, again.failed) == (2, 2, 0)
+    _assert_same(_scores(out), reference)  # the failed rows were replaced, nothing duplicated
 
 
 def test_foreign_or_corrupt_out_is_refused_untouched(tmp_path, archs_file):
@@ -387,7 +383,7 @@ def test_bench_engine_rows(tmp_path):
     assert len(table.splitlines()) == 3
 
 
-def test_ray_executor_matches_reference(tmp_path, monkeypatch, archs_file, archs, reference):
+def test_ray_executor_matches_reference(tmp_path, monkeypatch, faulty, archs_file, archs, reference):
     pytest.importorskip("ray")
     monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])  # Ray's workers must import this checkout
     marker = tmp_path / "ray-crashed-once"

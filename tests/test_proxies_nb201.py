@@ -38,7 +38,8 @@ def test_every_proxy_finite_on_nb201(arch):
         10,
         options={"swap_repeats": 2, "zen_batch": 4, "reg_swap_mu": 800.0, "reg_swap_sigma": 1e5},
     )
-    names = select_proxies(["all"])
+    names = select_proxies(["all"], ctx.options).names
+    assert "reg_swap" in names  # its options are given
     res = compute_scores(names, make_net, ctx)
     assert "vote" not in res
     for n, r in res.items():
@@ -94,7 +95,7 @@ def test_declared_needs():
     for n in ("grad_norm", "snip", "grasp", "fisher", "plain", "zico", "epe_nas"):
         assert get_proxy(n).labels
     assert get_proxy("epe_nas").head
-    assert all(get_proxy(n).paper for n in select_proxies(["all"]))
+    assert all(get_proxy(n).paper for n in PROXIES.names())
 
 
 def test_fisher_and_nwot_equal_the_reference_mechanisms_on_nb201():

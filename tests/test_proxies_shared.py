@@ -34,8 +34,8 @@ def same(a: float, b: float) -> bool:
 
 def test_shared_scores_identical_to_one_at_a_time():
     """Every proxy (groups: grad_norm/snip/plain/fisher/grasp/jacov/epe_nas/nwot and swap/reg_swap)."""
-    names = [n for n in select_proxies(["all"]) if n != "vote"]
     c = ctx()
+    names = [n for n in select_proxies(["all"], c.options).names if n != "vote"]
     alone = {n: compute_one(n, make_net, c) for n in names}
     shared = compute_scores(names, make_net, c)
     assert list(shared) == names

@@ -27,7 +27,6 @@ from zcbench.search import (
     run_search,
     speedup_table,
 )
-from zcbench.search.encoding import nb101_adjacency_ops, nb201_onehot, tnb101_micro_onehot
 from zcbench.search.predictor import BaggedRidge, fit_ridge, rank_standardise
 from zcbench.spaces import get_space
 from zcbench.spaces.nb201 import OPS, parse_arch_string
@@ -166,9 +165,11 @@ def test_space_without_mutation_refuses():
 
 
 def test_encodings_shapes():
-    assert nb201_onehot(get_space("nb201").enumerate()[5]).sum() == 6
-    assert tnb101_micro_onehot("64-41414-0_12_333").reshape(6, 4).argmax(1).tolist() == [0, 1, 2, 3, 3, 3]
-    e = nb101_adjacency_ops(
+    assert get_space("nb201").encode(get_space("nb201").enumerate()[5]).sum() == 6
+    micro = get_space("tnb101_micro").encode("64-41414-0_12_333")
+    assert micro.reshape(6, 4).argmax(1).tolist() == [0, 1, 2, 3, 3, 3]
+    assert get_space("nb301").encode(get_space("nb301").sample(1, 0)[0]) is None  # no encoding: proxies only
+    e = get_space("nb101").encode(
         json.dumps({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "maxpool3x3", "output"]})
     )
     assert e.shape == (21 + 15,) and e[:21].sum() == 2 and e[21:].sum() == 1
@@ -182,7 +183,7 @@ def synth():
     sp = get_space("nb201")
     archs = sp.enumerate()
     rng = np.random.default_rng(7)
-    x = np.vstack([nb201_onehot(a) for a in archs])
+    x = np.vstack([sp.encode(a) for a in archs])
     w, pair = rng.normal(0, 1.0, 30), np.triu(rng.normal(0, 0.4, (30, 30)), 1)
     val = 70 + x @ w + np.einsum("ni,ij,nj->n", x, pair, x) + rng.normal(0, 0.3, len(archs))
     test = val + rng.normal(0, 0.2, len(archs))

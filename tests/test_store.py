@@ -20,7 +20,7 @@ import pytest
 
 from zcbench.errors import StoreError
 from zcbench.merge import merge_results
-from zcbench.store import ResultStore, Row, RunInfo, RunKey, coverage, iter_runs, read_run
+from zcbench.store import NO_TRUTH, ResultStore, Row, RunInfo, RunKey, coverage, iter_runs, read_run
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = RunKey("nb201", "cifar10", "params", data_free=True)
@@ -100,10 +100,12 @@ def test_replay_after_kill_between_replace_and_truncate(tmp_path):
         assert st.done(KEY) == {"x", "y"}
     cols = read_run(path, KEY)
     assert sorted(cols["arch"].tolist()) == ["x", "y"]
-    # a recomputed row (other timing) is not a replayed one: it is kept
+    # the same value computed again (other timing) is not a second row; another value is refused
     with ResultStore(path) as st:
         st.append(KEY, RunInfo(), [Row(0, "x", 1.0, 0.3)])
-    assert sorted(read_run(path, KEY)["arch"].tolist()) == ["x", "x", "y"]
+        with pytest.raises(StoreError, match="already stored"):
+            st.append(KEY, RunInfo(), [Row(0, "x", 2.0, 0.3)])
+    assert sorted(read_run(path, KEY)["arch"].tolist()) == ["x", "y"]
 
 
 def test_torn_journal_line_is_dropped_and_cleared(tmp_path):
@@ -158,9 +160,9 @@ def test_coverage_counts(tmp_path):
     assert cov["params"].setting == "s0"
 
 
-def _write(path: Path, rows: list[Row], key: RunKey = KEY, dump: str = "") -> None:
+def _write(path: Path, rows: list[Row], key: RunKey = KEY, truth: str = "", versions=None) -> None:
     with ResultStore(path) as st:
-        st.append(key, RunInfo(dump=dump), rows)
+        st.append(key, RunInfo(truth=truth, versions=versions or {}), rows)
 
 
 def test_merge_refuses_conflicts_and_keeps_output(tmp_path):
@@ -177,15 +179,17 @@ def test_merge_refuses_conflicts_and_keeps_output(tmp_path):
     with pytest.raises(StoreError, match="refusing to merge"):
         merge_results([a, c], out)
     d = tmp_path / "d.h5"
-    _write(d, [Row(5, "w", 1.0, 0.1)], dump="other-dump.pth")  # another dump: other accuracies
-    with pytest.raises(StoreError, match="dump differs"):
-        merge_results([d], out)
+    nodump = tmp_path / "nodump.h5"
+    _write(nodump, [Row(3, "v", 1.0, 0.1)], truth=NO_TRUTH)  # scored without a dump
+    _write(d, [Row(5, "w", 1.0, 0.1)], truth="other.pth:10:abc;epochs=12")  # another dump: other accuracies
+    with pytest.raises(StoreError, match=r"holds no accuracies .*this holds accuracies from other.pth \(12 epochs"):
+        merge_results([nodump, d], out)
     assert out.read_bytes() == before and not Path(str(out) + ".journal").exists()
     with h5py.File(d, "a") as f:
         f[KEY.path].attrs["torch"] = "0.0.1"
     e = tmp_path / "e.h5"
-    _write(e, [Row(5, "w", 1.0, 0.1)], dump="other-dump.pth")
-    with pytest.raises(StoreError, match="torch differs"):
+    _write(e, [Row(5, "w", 1.0, 0.1)], truth="other.pth:10:abc;epochs=12", versions={"torch": "9.9"})
+    with pytest.raises(StoreError, match="torch 0.0.1, this with torch 9.9"):
         merge_results([d, e], tmp_path / "f.h5")
     assert merge_results([d, e], tmp_path / "f.h5", check_versions=False)["rows"] == 1
     with pytest.raises(Exception, match="cannot also be an input"):

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .proxies import ProxyContext, select_proxies
-from .proxies.runner import compute_one, compute_scores, expand_names
-from .scoring import ArchScorer, RunSettings, arch_seed
+from .proxies.runner import compute_one, compute_scores
+from .scoring import ArchScorer
+from .settings import RunSettings
 from .spaces import get_space
 
 
@@ -96,41 +96,16 @@ def run_bench(
     With ``warmup`` the first architecture is computed once, untimed, before either loop is timed, so
     one-off costs (kernel selection, allocator growth, lazy imports) are charged to neither loop."""
     sp = get_space(space)
-    dataset = dataset or sp.datasets[0]
-    names = expand_names(select_proxies(proxies))
-    opts = {"batch_size": batch_size, **(options or {})}
     settings = RunSettings(
-        space,
-        dataset,
-        names,
-        seed=seed,
-        batch_size=batch_size,
-        synthetic=synthetic,
-        data_dir=data_dir,
-        device=device,
-        options=opts,
-    )
-    scorer = ArchScorer(settings)
+        space, dataset, tuple(proxies), seed=seed, batch_size=batch_size, synthetic=synthetic, data_dir=data_dir,
+        options=dict(options or {}),
+    ).validated()  # fmt: skip
+    names = settings.stored_proxies()
+    scorer = ArchScorer(settings, device)
     chosen = list(archs) if archs else sp.sample(n_archs, seed)
     res = BenchResult(names, len(chosen), device, {p: 0.0 for p in names}, {p: 0.0 for p in names})
     for i, arch in enumerate(chosen):
-        aseed = arch_seed(seed, arch)
-
-        def make_net(aseed: int = aseed, arch: str = arch) -> torch.nn.Module:
-            torch.manual_seed(aseed)
-            return sp.build(arch, dataset)
-
-        ctx = ProxyContext(
-            inputs=scorer.inputs,
-            targets=scorer.targets,
-            input_shape=tuple(scorer.spec.shape),
-            num_classes=scorer.spec.num_classes,
-            loss_fn=sp.loss_fn(dataset),
-            task=scorer.spec.task,
-            seed=aseed,
-            device=torch.device(device),
-            options=dict(opts),
-        )
+        make_net, ctx = scorer.make_net(arch), scorer.context(arch)
         if warmup and i == 0:
             compute_scores(names, make_net, ctx)
         t0 = time.perf_counter()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import run_scoring
+from .settings import ArchSelection, Execution, RunSettings
 
 
 @dataclass
@@ -58,20 +59,12 @@ def engine_throughput(
             t0 = time.perf_counter()
             with contextlib.redirect_stderr(io.StringIO()):  # the runs' own log lines are not the report
                 summary = run_scoring(
-                    space=space,
-                    dataset=dataset,
-                    proxies=list(proxies),
-                    sample=n_archs,
-                    seed=seed,
-                    batch_size=batch_size,
-                    device=device,
-                    workers=w,
-                    synthetic=synthetic,
-                    data_dir=data_dir,
+                    RunSettings(space, dataset, tuple(proxies), seed=seed, batch_size=batch_size,
+                                synthetic=synthetic, data_dir=data_dir),
+                    ArchSelection(sample=n_archs),
+                    Execution(device=device, workers=w, quiet=True),
                     out=str(path),
-                    resume=False,
-                    quiet=True,
-                )
+                )  # fmt: skip
             out.append(EngineThroughput(w, summary.scored, time.perf_counter() - t0, device))
     return out
 

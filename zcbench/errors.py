@@ -29,3 +29,17 @@ class DataError(ZcbenchError):
 
 class StoreError(ZcbenchError):
     """The HDF5 results file is unreadable, foreign, or cannot be written."""
+
+
+class PluginError(UsageError):
+    """A plugin proxy file, module or entry point that cannot be loaded."""
+
+
+class EngineError(ZcbenchError):
+    """Workers cannot run at all (e.g. they die at start-up)."""
+
+
+class Interrupted(ZcbenchError):
+    """Ctrl-C / SIGTERM: finished work is saved; the message says how to resume."""
+
+    exit_code = 130

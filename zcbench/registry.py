@@ -24,6 +24,16 @@ class Registry(Generic[T]):
         self._items[name] = obj
         return obj
 
+    def replace(self, name: str, obj: T) -> T:
+        """Swap the object registered as ``name`` (a plugin's spec gains its origin after import)."""
+        self.get(name)
+        self._items[name] = obj
+        return obj
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (a plugin file reloaded after an edit re-registers its proxies)."""
+        self._items.pop(name, None)
+
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator form: ``@REGISTRY.register("name")``."""
 

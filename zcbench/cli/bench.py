@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from .app import main
-from .score import _parse_options
 
 
 @main.command()
@@ -31,6 +30,7 @@ def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, thread
     import torch
 
     from ..bench import run_bench
+    from ..settings import parse_option_items
 
     if threads:
         torch.set_num_threads(threads)
@@ -42,7 +42,7 @@ def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, thread
         seed,
         batch_size,
         device,
-        _parse_options(options),
+        parse_option_items(options),
         synthetic=data_dir is None,
         data_dir=data_dir,
     )

@@ -82,7 +82,7 @@ def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data
     rows = engine_throughput(
         space=space,
         dataset=dataset,
-        proxies=select_proxies(proxy_names),
+        proxies=select_proxies(proxy_names).names,
         n_archs=n_archs,
         workers=list(range(0, n + 1)),
         device=device,

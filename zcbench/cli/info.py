@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..proxies import PROXIES
-from ..spaces import SPACES
 from .app import main
 
 
 @main.command()
 def spaces() -> None:
     """List the benchmark spaces, their datasets and official dump files."""
+    from ..spaces import SPACES
+
     for name, cls in SPACES.items():
         click.echo(f"{name:14s} {cls.description}")
         click.echo(f"{'':14s} datasets: {', '.join(cls.datasets)}")
@@ -21,21 +21,25 @@ def spaces() -> None:
 
 @main.command()
 @click.argument("patterns", nargs=-1)
-def proxies(patterns: tuple[str, ...]) -> None:
-    """List proxies (optionally matching PATTERNS such as 'syn*'), what each needs and its paper."""
+@click.option("--plugin", "plugins", multiple=True, help="Also load this plugin file or module (repeatable).")
+def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+    """List proxies (optionally matching PATTERNS such as 'syn*'): what each needs, its options, its paper.
+
+    Plugins (--plugin, $ZCBENCH_PLUGINS, installed 'zcbench.proxies' entry points) are listed with their
+    origin and code fingerprint."""
+    from ..plugins import load_plugins
+    from ..proxies import PROXIES
+
+    load_plugins(plugins)
     names = PROXIES.select(patterns) if patterns else PROXIES.names()
     click.echo(f"{'proxy':10s} {'needs':28s} paper")
     for n in names:
         s = PROXIES.get(n)
-        needs = [
-            w
-            for w, on in (
-                ("images", s.images),
-                ("labels", s.labels),
-                ("grad", s.grad),
-                ("float64", s.float64),
-                ("head", s.head),
-            )
-            if on
-        ] or ["nothing (data-free)"]
-        click.echo(f"{n:10s} {', '.join(needs):28s} {s.paper}")
+        click.echo(f"{n:10s} {', '.join(s.needs()):28s} {s.paper}")
+        if not s.builtin:
+            click.echo(f"{'':10s} from {s.origin} (code {s.code or 'unversioned'})")
+        for k, opt in s.options.items():
+            if k == "batch_size":
+                continue
+            default = "required" if opt.required else f"default {opt.default}"
+            click.echo(f"{'':10s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")

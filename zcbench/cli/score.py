@@ -1,32 +1,13 @@
-"""``zcbench score`` and ``zcbench export``: option parsing only; the work is in scoring/engine/store."""
+"""``zcbench score`` and ``zcbench export``: options → settings objects → library calls, nothing more."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import click
 
-from ..errors import UsageError
-from ..proxies import select_proxies
-from ..spaces import get_space
+from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_RESULTS, DEFAULT_SEED, EXECUTORS
 from .app import main
-
-DEFAULT_RESULTS = "results/zcbench.h5"
-
-
-def _parse_options(items: tuple[str, ...]) -> dict:
-    out = {}
-    for it in items:
-        if "=" not in it:
-            raise UsageError(f"--option wants KEY=VALUE, got {it!r}")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = json.loads(v)
-        except ValueError:
-            out[k.strip()] = v
-    return out
 
 
 @main.command()
@@ -39,10 +20,10 @@ def _parse_options(items: tuple[str, ...]) -> dict:
 @click.option("--archs", "archs_file", type=click.Path(), help="File with one architecture per line.")
 @click.option("--sample", type=int, help="Score N architectures drawn at random (seeded).")
 @click.option("--limit", type=int, help="Score only the first N architectures.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds weights and minibatch.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seeds weights and minibatch.")
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--dataload", type=click.Choice(["random", "grasp"]), default="random", show_default=True)
-@click.option("--dataload-info", type=int, default=1, show_default=True, help="Images per class for --dataload grasp.")
+@click.option("--dataload-info", type=int, help="Images per class for --dataload grasp [default: 1].")
 @click.option("--epochs", type=int, help="Which training schedule's accuracies to read (NB201: 200 or 12).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs).")
 @click.option(
@@ -51,13 +32,24 @@ def _parse_options(items: tuple[str, ...]) -> dict:
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data root [$ZCBENCH_DATA].")
 @click.option("--synthetic", is_flag=True, help="Use seeded Gaussian images instead of real data.")
 @click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    help="Python file or module registering proxies with @register_proxy; repeatable [$ZCBENCH_PLUGINS].",
+)
 @click.option("--out", default=DEFAULT_RESULTS, show_default=True, type=click.Path(), help="HDF5 results file.")
-@click.option("--resume/--no-resume", default=True, show_default=True, help="Skip what is already cached.")
+@click.option("--retry-failed", is_flag=True, help="Score again the architectures stored as failed (rows replaced).")
+@click.option(
+    "--ignore-versions",
+    is_flag=True,
+    help="Let rows of another zcbench/torch version or device kind join a cached run.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar; log lines only.")
 @click.option("--shard", help="i/n (0-based): score only shard i of n of the architectures, split by arch hash.")
 @click.option(
     "--executor",
-    type=click.Choice(["local", "ray"]),
+    type=click.Choice(EXECUTORS),
     default="local",
     show_default=True,
     help="Run workers locally or on a Ray cluster ($RAY_ADDRESS; extra [ray]).",
@@ -65,64 +57,25 @@ def _parse_options(items: tuple[str, ...]) -> dict:
 @click.option("--variant", help="Network variant where a space has several (nb301: nb301, naslib, swap).")
 @click.option("--timeout", type=float, help="Seconds allowed per architecture (with workers).")
 def score(
-    space,
-    dump,
-    dataset,
-    proxy_names,
-    archs_file,
-    sample,
-    limit,
-    seed,
-    batch_size,
-    dataload,
-    dataload_info,
-    epochs,
-    device,
-    workers,
-    data_dir,
-    synthetic,
-    options,
-    out,
-    resume,
-    quiet,
-    shard,
-    timeout,
-    executor,
-    variant,
-) -> None:
-    """Score architectures of a space with zero-cost proxies into an HDF5 results file."""
-    from ..engine import score_command
+    space, dump, dataset, proxy_names, archs_file, sample, limit, seed, batch_size, dataload, dataload_info, epochs,
+    device, workers, data_dir, synthetic, options, plugins, out, retry_failed, ignore_versions, quiet, shard,
+    timeout, executor, variant,
+) -> None:  # fmt: skip
+    """Score architectures of a space with zero-cost proxies into an HDF5 results file.
 
-    sp = get_space(space)
-    dataset = sp.check_dataset(dataset or sp.datasets[0])
-    names = select_proxies(proxy_names)
-    summary = score_command(
-        space=space,
-        dataset=dataset,
-        proxies=names,
-        dump=dump,
-        archs_file=archs_file,
-        sample=sample,
-        limit=limit,
-        seed=seed,
-        batch_size=batch_size,
-        dataload=dataload,
-        dataload_info=dataload_info,
-        epochs=epochs,
-        device=device,
-        workers=workers,
-        data_dir=data_dir,
-        synthetic=synthetic,
-        options=_parse_options(options),
-        out=out,
-        resume=resume,
-        quiet=quiet,
-        shard=shard,
-        timeout=timeout,
-        executor=executor,
-        variant=variant,
-    )
-    click.echo(summary)
+    Re-running the same command resumes: what is cached is not computed again."""
+    from ..engine import run_scoring
+    from ..settings import ArchSelection, Execution, RunSettings, parse_option_items
+
+    settings = RunSettings(
+        space=space, dataset=dataset, proxies=tuple(proxy_names), seed=seed, batch_size=batch_size,
+        dataload=dataload, dataload_info=dataload_info, synthetic=synthetic, data_dir=data_dir, dump=dump,
+        epochs=epochs, options=parse_option_items(options), variant=variant, plugins=tuple(plugins),
+    )  # fmt: skip
+    selection = ArchSelection(archs_file=archs_file, sample=sample, limit=limit)
+    execution = Execution(device=device, workers=workers, executor=executor, timeout=timeout, shard=shard, quiet=quiet)
+    summary = run_scoring(settings, selection, execution, out, retry_failed=retry_failed, allow_mixed=ignore_versions)
+    click.echo(summary.line())
 
 
 @main.command()
@@ -135,13 +88,13 @@ def score(
 @click.option("--dataset", help="Only this dataset.")
 def export(results, fmt, output, sort_by, head, space, dataset) -> None:
     """One row per (space, dataset, arch): index, arch, one column per proxy, val/test accuracy."""
+    from ..outputs import check_writable, write_text
     from ..report_export import export_frame
 
+    if output:
+        check_writable(output)
     text = export_frame(results, fmt=fmt, sort_by=sort_by, head=head, space=space, dataset=dataset)
     if output:
-        try:
-            Path(output).write_text(text)
-        except OSError as err:
-            raise UsageError(f"{output}: cannot write ({err.strerror})") from None
+        write_text(output, text)
     else:
         sys.stdout.write(text)

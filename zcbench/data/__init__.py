@@ -1,7 +1,8 @@
 """The minibatch each architecture is scored on: real images from ``--data-dir`` or seeded noise.
 
 The batch depends only on (space, dataset, batch size, seed, dataload), so every proxy of every
-architecture of a run sees the same images, whatever the worker or order. Real images are drawn
+architecture of a run sees the same images, whatever the worker or order. Which loader a space uses is
+the space's business (``Space.make_batch``); this package only knows image formats and noise. Real images are drawn
 from the training split as Abdelfattah et al.'s loader does (``random``: a seeded random batch;
 ``grasp``: ``dataload_info`` images of each class), with the same seeded train augmentation
 (random crop with padding, horizontal flip) and the space's normalisation.
@@ -16,8 +17,8 @@ import numpy as np
 import torch
 
 from ..errors import DataError, UsageError
-from ..spaces.base import InputSpec, Space
 from .images import EXPECTED, load_train_split
+from .spec import InputSpec
 
 DATALOADS = ("random", "grasp")
 
@@ -78,19 +79,13 @@ def image_batch(
     return (x - mean) / std, torch.from_numpy(labels[idx])
 
 
-def check_available(space: Space, dataset: str, data_dir: str | Path | None, synthetic: bool) -> None:
-    """Fail before any work starts when real images are needed but not there (one-line DataError)."""
-    if synthetic:
-        return
-    data_dir = data_dir or default_data_dir()
-    if space.name.startswith("tnb101"):
-        if not data_dir or not Path(data_dir).is_dir():
-            raise DataError("Taskonomy images needed: give --data-dir (see data/README.md) or --synthetic")
-        return
-    if dataset not in EXPECTED:
-        raise DataError(f"no image reader for dataset {dataset!r}")
+def check_images(dataset: str, data_dir: str | Path | None) -> None:
+    """Fail before any work starts when CIFAR/ImageNet16 images are needed but not there (one-line DataError)."""
     from .images import expected_files
 
+    data_dir = data_dir or default_data_dir()
+    if dataset not in EXPECTED:
+        raise DataError(f"no image reader for dataset {dataset!r}")
     if not data_dir:
         raise DataError(
             f"proxy needs {dataset} images: give --data-dir DIR (or set ZCBENCH_DATA) holding "
@@ -102,31 +97,3 @@ def check_available(space: Space, dataset: str, data_dir: str | Path | None, syn
             f"{dataset} images not found under {data_dir}: missing {', '.join(missing[:3])}"
             f"{' ...' if len(missing) > 3 else ''} (see data/README.md, or use --synthetic)"
         )
-
-
-def make_batch(
-    space: Space,
-    dataset: str,
-    batch_size: int,
-    seed: int,
-    *,
-    data_dir: str | Path | None = None,
-    synthetic: bool = False,
-    dataload: str = "random",
-    dataload_info: int = 1,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The run's minibatch for (space, dataset): synthetic, CIFAR/ImageNet16, or Taskonomy."""
-    spec = space.input_spec(dataset)
-    if synthetic:
-        if space.name.startswith("tnb101"):
-            from .taskonomy import synthetic_taskonomy_batch
-
-            return synthetic_taskonomy_batch(dataset, batch_size, seed)
-        return synthetic_batch(spec, batch_size, seed)
-    check_available(space, dataset, data_dir, synthetic=False)
-    data_dir = data_dir or default_data_dir()
-    if space.name.startswith("tnb101"):
-        from .taskonomy import load_taskonomy_batch
-
-        return load_taskonomy_batch(data_dir, dataset, batch_size, seed)
-    return image_batch(dataset, spec, batch_size, seed, data_dir, dataload, dataload_info)

@@ -142,6 +142,13 @@ def _resolve_root(root: str | Path) -> Path:
     return root
 
 
+def check_taskonomy_root(root: str | Path | None) -> None:
+    """DataError (one line) unless ``root`` holds a Taskonomy folder; checked before any work starts."""
+    if not root:
+        raise DataError("Taskonomy images needed: give --data-dir (see data/README.md) or --synthetic")
+    _resolve_root(root)
+
+
 def _template_of_rgb(rel: str) -> str:
     """'b/rgb/point_1_view_2_domain_rgb.png' -> 'b/{domain}/point_1_view_2_domain_{domain}'."""
     parts = rel.rsplit(".", 1)[0].split("/")

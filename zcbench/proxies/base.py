@@ -1,21 +1,74 @@
 """Proxy registry and the context a proxy is computed in.
 
 A proxy is a plain function ``fn(net, ctx) -> float`` registered with :func:`register_proxy`,
-its needs and its paper declared beside it. It receives a freshly built network at the seeded
-default initialisation (it may modify it freely) and a :class:`ProxyContext` holding the
+its needs, its options and its paper declared beside it. It receives a freshly built network at
+the seeded initialisation (it may modify it freely) and a :class:`ProxyContext` holding the
 minibatch and task. A proxy never knows about files, stores or workers.
+
+Options (``--option KEY=VALUE``) are declared per proxy as :class:`Option` objects, so a value of
+the wrong type or range is refused before any work, a proxy that cannot run without an option
+(``reg_swap``) says so up front, and an option equal to its default does not split the cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..errors import UsageError
 from ..registry import Registry
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a proxy reads from ``ctx.options``: its type, default and valid range.
+
+    ``default=None`` with ``required=True`` means there is no sensible default (the value must be
+    given); ``minimum``/``positive`` bound numbers. ``doc`` is shown by ``zcbench proxies``."""
+
+    type: type = float
+    default: Any = None
+    required: bool = False
+    minimum: float | None = None
+    positive: bool = False
+    doc: str = ""
+
+    def parse(self, key: str, value: Any) -> Any:
+        """``value`` (a JSON-decoded CLI string, or a Python value) as this option's type; UsageError otherwise."""
+        want = _TYPE_NAMES.get(self.type, self.type.__name__)
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            raise UsageError(f"option {key}={value!r}: expected {want}")
+        if self.type is int:
+            if isinstance(value, bool) or not (
+                isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            ):
+                raise UsageError(f"option {key}={value!r}: expected {want}")
+            value = int(value)
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+                raise UsageError(f"option {key}={value!r}: expected {want}")
+            value = float(value)
+        elif not isinstance(value, self.type):
+            raise UsageError(f"option {key}={value!r}: expected {want}")
+        if self.positive and value <= 0:
+            raise UsageError(f"option {key}={value!r}: must be > 0")
+        if self.minimum is not None and value < self.minimum:
+            raise UsageError(f"option {key}={value!r}: must be >= {self.minimum:g}")
+        return value
+
+
+# ``batch_size`` is not a user option but the run's batch size: a data-free proxy that lists it (zen
+# draws its own Gaussian inputs of that batch size) becomes batch-dependent in the cache key.
+RUN_BATCH_SIZE = "batch_size"
 
 
 @dataclass(frozen=True)
@@ -32,15 +85,43 @@ class ProxySpec:
     paper: str = ""
     description: str = ""
     # Proxies whose scores this one is computed from (``vote``: synflow, jacov, snip). A proxy with
-    # inputs stores no per-architecture value itself; ``compute_scores`` computes its inputs instead.
+    # inputs stores no per-architecture value itself; its inputs are computed and stored instead.
     inputs: tuple[str, ...] = ()
-    # The ``ctx.options`` keys the proxy reads: they become part of its run's cache key (and an option
-    # no selected proxy reads is an error). ``batch_size`` here makes a data-free proxy batch-dependent.
-    option_keys: tuple[str, ...] = ()
+    # The ``ctx.options`` keys the proxy reads: part of its run's cache key (see RunSettings.run_key).
+    options: Mapping[str, Option] = field(default_factory=dict)
+    # Where the code comes from: "zcbench" (built in), "plugin:<file>", "entry-point:<dist>", "callable:<mod:qual>".
+    origin: str = "zcbench"
+    # Fingerprint of a plugin's code (declared version or source hash); part of its cache key. "" = built in.
+    code: str = ""
 
     @property
     def data_free(self) -> bool:
         return not self.images
+
+    @property
+    def builtin(self) -> bool:
+        return self.origin == "zcbench"
+
+    @property
+    def option_keys(self) -> tuple[str, ...]:
+        return tuple(self.options)
+
+    def required_options(self) -> tuple[str, ...]:
+        return tuple(k for k, o in self.options.items() if o.required)
+
+    def needs(self) -> list[str]:
+        """What the proxy needs, in words (``zcbench proxies``)."""
+        return [
+            w
+            for w, on in (
+                ("images", self.images),
+                ("labels", self.labels),
+                ("grad", self.grad),
+                ("float64", self.float64),
+                ("head", self.head),
+            )
+            if on
+        ] or ["nothing (data-free)"]
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")
@@ -57,16 +138,33 @@ def register_proxy(
     paper: str = "",
     description: str = "",
     inputs: tuple[str, ...] = (),
-    option_keys: tuple[str, ...] = (),
+    options: Mapping[str, Option] | None = None,
+    version: str | None = None,
 ) -> Callable:
-    """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``."""
+    """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``.
+
+    Plugins use the same decorator; ``version="1.2"`` pins a plugin's code fingerprint by hand
+    (otherwise it is the hash of the plugin file, so editing the file invalidates its cached scores)."""
 
     def deco(fn: Callable) -> Callable:
-        doc = description or (fn.__doc__ or "").strip().splitlines()[0] if (description or fn.__doc__) else ""
-        PROXIES.add(
+        doc = description or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        spec = ProxySpec(
             name,
-            ProxySpec(name, fn, images, labels, grad, float64, head, paper, doc, tuple(inputs), tuple(option_keys)),
+            fn,
+            images,
+            labels,
+            grad,
+            float64,
+            head,
+            paper,
+            doc,
+            tuple(inputs),
+            dict(options or {}),
+            code=f"v{version}" if version else "",
         )
+        if name in PROXIES:
+            raise UsageError(f"proxy {name!r} is already registered ({PROXIES.get(name).origin}); choose another name")
+        PROXIES.add(name, spec)
         return fn
 
     return deco
@@ -97,6 +195,47 @@ def get_proxy(name: str) -> ProxySpec:
     return PROXIES.get(name)
 
 
-def select_proxies(patterns) -> list[str]:
-    """Names for ``--proxy`` values: names, ``all`` or wildcards."""
-    return PROXIES.select(patterns)
+@dataclass
+class Selection:
+    """Proxies chosen by ``--proxy`` patterns, and those a wildcard left out for want of options."""
+
+    names: list[str]
+    skipped: dict[str, tuple[str, ...]] = field(default_factory=dict)  # proxy -> required options missing
+
+    def note(self) -> str:
+        """One line for the user, or '' (``all`` without reg_swap's μ and σ, say)."""
+        if not self.skipped:
+            return ""
+        parts = [f"{p} (needs {', '.join('--option ' + o + '=...' for o in opts)})" for p, opts in self.skipped.items()]
+        return "left out " + "; ".join(parts)
+
+
+def select_proxies(patterns: Iterable[str], options: Mapping[str, Any] | None = None) -> Selection:
+    """Names for ``--proxy`` values (names, ``all`` or wildcards).
+
+    A proxy that needs options nobody gave is left out of ``all`` and wildcards (and listed in
+    ``skipped``); naming it explicitly without them is an error before any work."""
+    options = options or {}
+    explicit: set[str] = set()
+    for pat in patterns:
+        for part in str(pat).split(","):
+            part = part.strip()
+            if part and part != "all" and not any(c in part for c in "*?["):
+                explicit.add(part)
+    names = PROXIES.select(patterns)
+    chosen: list[str] = []
+    skipped: dict[str, tuple[str, ...]] = {}
+    for n in names:
+        missing = tuple(k for k in PROXIES.get(n).required_options() if k not in options)
+        if not missing:
+            chosen.append(n)
+        elif n in explicit:
+            raise UsageError(
+                f"proxy {n} needs {', '.join('--option ' + k + '=VALUE' for k in missing)} "
+                f"({PROXIES.get(n).options[missing[0]].doc or 'no published default'})"
+            )
+        else:
+            skipped[n] = missing
+    if not chosen:
+        raise UsageError(f"no proxy left to score: {Selection([], skipped).note()}")
+    return Selection(chosen, skipped)

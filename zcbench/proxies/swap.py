@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .base import ProxyContext, register_proxy
+from .base import Option, ProxyContext, register_proxy
 from .utils import gaussian_init_, params_in_thousands, require_inputs, seeded_generator
 
 
@@ -114,7 +114,13 @@ def reg_factor(net: nn.Module, ctx: ProxyContext) -> float:
     return math.exp(-((params_in_thousands(net) - float(mu)) ** 2) / float(sigma))
 
 
-@register_proxy("swap", option_keys=("swap_batch", "swap_repeats"), paper="Peng et al., ICLR 2024 (SWAP-NAS)")
+SWAP_OPTIONS = {
+    "swap_batch": Option(int, 16, minimum=1, doc="samples of the minibatch used"),
+    "swap_repeats": Option(int, 32, minimum=1, doc="Gaussian re-initialisations averaged"),
+}
+
+
+@register_proxy("swap", options=SWAP_OPTIONS, paper="Peng et al., ICLR 2024 (SWAP-NAS)")
 def swap(net: nn.Module, ctx: ProxyContext) -> float:
     """Mean number of distinct post-ReLU sign patterns over Gaussian re-inits."""
     return swap_from(swap_counts(net, ctx))
@@ -122,7 +128,11 @@ def swap(net: nn.Module, ctx: ProxyContext) -> float:
 
 @register_proxy(
     "reg_swap",
-    option_keys=("swap_batch", "swap_repeats", "reg_swap_mu", "reg_swap_sigma"),
+    options={
+        **SWAP_OPTIONS,
+        "reg_swap_mu": Option(float, required=True, doc="μ in thousands of parameters; the paper publishes none"),
+        "reg_swap_sigma": Option(float, required=True, positive=True, doc="σ; the paper publishes none"),
+    },
     paper="Peng et al., ICLR 2024 (SWAP-NAS, regularised)",
 )
 def reg_swap(net: nn.Module, ctx: ProxyContext) -> float:

@@ -12,12 +12,7 @@ import torch
 from torch import nn
 
 from .base import ProxyContext, register_proxy
-from .utils import bypass_batchnorm
-
-
-def conv_linear_weights(net: nn.Module):
-    """The weights the Samsung measures sum over (Conv2d and Linear, biases excluded)."""
-    return [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+from .utils import bypass_batchnorm, prunable_layers
 
 
 def synflow_score(net: nn.Module, input_shape: tuple[int, ...], device: torch.device) -> float:
@@ -31,7 +26,8 @@ def synflow_score(net: nn.Module, input_shape: tuple[int, ...], device: torch.de
     torch.sum(out).backward()
     with torch.no_grad():
         total = torch.zeros((), dtype=torch.float64, device=device)
-        for w in conv_linear_weights(net):
+        for layer in prunable_layers(net):  # the weights the Samsung measures sum over (biases excluded)
+            w = layer.weight
             if w.grad is not None:
                 total += (w * w.grad).abs().sum()
     return float(total)

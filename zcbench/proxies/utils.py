@@ -1,5 +1,5 @@
 """Helpers shared by the proxy modules: the layers the Samsung measures sum over, their summation,
-minibatch splitting, Gaussian re-initialisation and forward-hook management.
+minibatch splitting, Gaussian re-initialisation and the forward-hook recorders' base.
 
 Keeping these in one place is what makes the shared passes in ``_shared.py`` give *bit-identical*
 scores to the one-proxy-at-a-time functions: both finish with the same code.
@@ -7,8 +7,7 @@ scores to the one-proxy-at-a-time functions: both finish with the same code.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -93,17 +92,6 @@ def seeded_generator(seed: int) -> torch.Generator:
 def randn(shape: Sequence[int], generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """N(0,1) tensor drawn on the CPU (device-independent values), then moved."""
     return torch.randn(tuple(shape), generator=generator).to(device)
-
-
-@contextlib.contextmanager
-def forward_hooks(modules: Iterable[nn.Module], hook: Callable) -> Iterator[None]:
-    """Register ``hook`` as a forward hook on every module for the duration of the block."""
-    handles = [m.register_forward_hook(hook) for m in modules]
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
 
 
 class HookRecorder:

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from .base import ProxyContext, register_proxy
+from .base import RUN_BATCH_SIZE, Option, ProxyContext, register_proxy
 from .utils import gaussian_init_, randn, seeded_generator
 
 
@@ -26,7 +26,12 @@ def zen_batch(ctx: ProxyContext) -> int:
 @register_proxy(
     "zen",
     images=False,
-    option_keys=("zen_batch", "zen_mixup_gamma", "zen_repeat", "batch_size"),
+    options={
+        "zen_batch": Option(int, None, minimum=1, doc="Gaussian inputs per forward (default: the run's batch size)"),
+        "zen_mixup_gamma": Option(float, 1e-2, positive=True, doc="perturbation scale γ"),
+        "zen_repeat": Option(int, 1, minimum=1, doc="re-initialisations averaged"),
+        RUN_BATCH_SIZE: Option(int, None, doc="the run's --batch-size (not an option)"),
+    },
     paper="Lin et al., ICCV 2021 (Zen-NAS)",
 )
 def zen(net: nn.Module, ctx: ProxyContext) -> float:

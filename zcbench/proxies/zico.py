@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from .base import ProxyContext, register_proxy
+from .base import Option, ProxyContext, register_proxy
 from .utils import require_targets, split_ranges
 
 
@@ -32,7 +32,13 @@ def zico_from(grad_dict: dict[str, list[np.ndarray]]) -> float:
     return float(total)
 
 
-@register_proxy("zico", labels=True, grad=True, option_keys=("zico_splits",), paper="Li et al., ICLR 2023 (ZiCo)")
+@register_proxy(
+    "zico",
+    labels=True,
+    grad=True,
+    options={"zico_splits": Option(int, 2, minimum=2, doc="minibatch pieces the gradient statistics use")},
+    paper="Li et al., ICLR 2023 (ZiCo)",
+)
 def zico(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ_layers log Σ mean|g|/std(g) over minibatch pieces (gradients accumulated as the official code)."""
     x, t = require_targets(ctx)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..registry import Registry
-from .encoding import encoder_for
 from .predictor import BaggedRidge, rank_standardise
 from .problem import SearchProblem, TrainedCounter
 
@@ -188,7 +187,7 @@ def _features(problem: SearchProblem) -> Callable[[list[int]], np.ndarray]:
     if "proxy" not in cache:
         cache["proxy"] = rank_standardise(problem.scores)
         cache["enc"] = {}
-    enc, proxy, rows = encoder_for(problem.space.name), cache["proxy"], cache["enc"]
+    enc, proxy, rows = problem.encoder(), cache["proxy"], cache["enc"]
 
     def feats(ids: list[int]) -> np.ndarray:
         if enc is None:

@@ -17,17 +17,6 @@ from ..errors import ArchError, UsageError
 from ..spaces.base import Space
 
 
-def _nb101_key(arch: str) -> str:
-    """NB101 strings of one graph may differ in vertex order; its module hash does not."""
-    from ..spaces.nb101 import module_hash, spec_from_string
-
-    return module_hash(*spec_from_string(arch))
-
-
-# Spaces whose neighbour strings may spell a domain architecture differently: key -> same key.
-ALIAS_KEYS: dict[str, Callable[[str], str]] = {"nb101": _nb101_key}
-
-
 @dataclass
 class SearchProblem:
     """Architectures of one (space, dataset) with finite validation accuracy, their accuracies and
@@ -62,9 +51,9 @@ class SearchProblem:
     def resolve(self, arch: str) -> int | None:
         """Domain id of an architecture string, or None when it is outside the domain."""
         i = self._index.get(arch)
-        if i is not None or self.space.name not in ALIAS_KEYS:
-            return i
-        key = ALIAS_KEYS[self.space.name]
+        if i is not None or type(self.space).canonical_key is Space.canonical_key:
+            return i  # no other spelling of an architecture exists in this space
+        key = self.space.canonical_key
         if self._alias is None:  # built once, on the first spelling that is not the domain's own
             self._alias = {}
             for j, a in enumerate(self.archs):
@@ -76,6 +65,10 @@ class SearchProblem:
             return self._alias.get(key(arch))
         except ArchError:
             return None
+
+    def encoder(self) -> Callable[[str], np.ndarray] | None:
+        """The space's search encoding, or None where it has none (predictor: proxy scores only)."""
+        return None if type(self.space).encode is Space.encode else self.space.encode
 
     def neighbours(self, i: int) -> np.ndarray:
         """Domain ids one mutation away from domain id ``i`` (outside-domain ones skipped), cached."""

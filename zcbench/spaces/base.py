@@ -1,9 +1,12 @@
 """The interface every benchmark space implements.
 
-A space knows three things about its benchmark: how an architecture is written (parse, enumerate,
-official index), how the official dump stores trained results (``load_dump``), and how the exact
-network of an architecture is built (``build``). Architectures travel through zcbench as their
-canonical string, so they can be stored, compared and printed without the space at hand.
+A space knows everything zcbench needs about its benchmark, so that adding a benchmark touches
+``spaces/`` and nothing else (docs/architecture.md, "Adding a space"): how an architecture is
+written (parse, enumerate, official index, canonical key, search encoding, NASLib's encoding), how the
+official dump stores trained results (``load_dump``), how the exact network of an architecture is
+built (``build``), and what its inputs are and where they come from (``input_spec``, ``check_data``,
+``make_batch``). Architectures travel through zcbench as their canonical string, so they can be
+stored, compared and printed without the space at hand.
 """
 
 from __future__ import annotations
@@ -15,27 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
+from ..data.spec import InputSpec
 from ..errors import ArchError, UsageError
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """What one input sample of a (space, dataset) looks like and what the network predicts.
-
-    ``shape`` is the per-sample shape without the batch axis (``(3, 32, 32)`` for CIFAR,
-    ``(9, 3, 64, 64)`` for jigsaw tiles). ``task`` is ``classification`` for a K-way head,
-    otherwise a dense or regression task whose loss the space supplies.
-    """
-
-    shape: tuple[int, ...]
-    num_classes: int
-    task: str = "classification"
-    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
-    std: tuple[float, ...] = (1.0, 1.0, 1.0)
-    target_shape: tuple[int, ...] = ()  # per-sample target shape for non-classification tasks
 
 
 @dataclass
@@ -73,6 +61,8 @@ class Space(ABC):
     datasets: ClassVar[tuple[str, ...]]
     dump_files: ClassVar[tuple[str, ...]] = ()  # official file names, for messages and docs
     variants: ClassVar[tuple[str, ...]] = ()  # network variants beside the default (``--variant``)
+    size: ClassVar[int | None] = None  # number of architectures (None: too many to count)
+    dataloads: ClassVar[tuple[str, ...]] = ("random", "grasp")  # minibatch loaders make_batch supports
 
     # -- architectures -----------------------------------------------------------------------
     @abstractmethod
@@ -92,6 +82,21 @@ class Space(ABC):
         """Every architecture one mutation away from ``arch`` (canonical strings, deterministic
         order, no duplicates, never ``arch``): the move set of ``zcbench search``'s evolution."""
         raise UsageError(f"space {self.name!r} has no mutation operator; search is not available")
+
+    def canonical_key(self, arch: str) -> str:
+        """A key equal for every spelling of the same architecture (default: the canonical string itself;
+        NB101: the module hash, since isomorphic graphs are one architecture)."""
+        return arch
+
+    def encode(self, arch: str) -> np.ndarray | None:
+        """A fixed-length numeric encoding for the search predictor, or None (the predictor then sees
+        proxy scores only)."""
+        return None
+
+    def from_naslib(self, key: str) -> str:
+        """The canonical string of an architecture written in NASLib's encoding (the keys of the
+        NAS-Bench-Suite-Zero files)."""
+        raise ArchError(f"space {self.name!r} has no NASLib encoding")
 
     def sample(self, n: int, seed: int) -> list[str]:
         """``n`` distinct architectures drawn uniformly with ``seed`` (default: from ``enumerate``)."""
@@ -121,6 +126,36 @@ class Space(ABC):
     def loss_fn(self, dataset: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """The training loss of the task (cross-entropy for classification)."""
         return nn.functional.cross_entropy
+
+    # -- inputs ------------------------------------------------------------------------------
+    def check_data(self, dataset: str, data_dir: str | Path | None) -> None:
+        """Raise DataError (one line) before any work when real inputs are needed but absent.
+        Default: the CIFAR/ImageNet16 python batches (``zcbench.data.images``)."""
+        from ..data import check_images
+
+        check_images(dataset, data_dir)
+
+    def make_batch(
+        self,
+        dataset: str,
+        batch_size: int,
+        seed: int,
+        *,
+        data_dir: str | Path | None = None,
+        synthetic: bool = False,
+        dataload: str = "random",
+        dataload_info: int = 1,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The run's minibatch: seeded noise of the right shape, or real training images with the space's
+        normalisation (default: CIFAR/ImageNet16 as Abdelfattah et al.'s loader draws them)."""
+        from ..data import default_data_dir, image_batch, synthetic_batch
+
+        spec = self.input_spec(dataset)
+        if synthetic:
+            return synthetic_batch(spec, batch_size, seed)
+        self.check_data(dataset, data_dir)
+        data_dir = data_dir or default_data_dir()
+        return image_batch(dataset, spec, batch_size, seed, data_dir, dataload, dataload_info)
 
     # -- helpers -----------------------------------------------------------------------------
     def check_dataset(self, dataset: str) -> str:

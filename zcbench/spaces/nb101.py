@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from ..data.spec import InputSpec
 from ..errors import ArchError, DumpError, UsageError
 from . import register_space
-from .base import Benchmark, InputSpec, Record, Space
+from .base import Benchmark, Record, Space
 from .nb101_model import Network101, port_init
 from .nb101_records import AVAILABLE_OPS, NB101Table, load_table
 
@@ -192,6 +193,7 @@ class NB101(Space):
     name = "nb101"
     description = "NAS-Bench-101: 423,624 cells of up to 7 vertices and 9 edges, 3 ops (Ying et al., ICML 2019)"
     datasets = ("cifar10",)
+    size = 423_624
     dump_files = ("nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nasbench_only108.pkl")
 
     def __init__(self) -> None:
@@ -227,6 +229,26 @@ class NB101(Space):
 
     def index_of(self, arch: str) -> int | None:
         return self._by_spec.get(arch)
+
+    def canonical_key(self, arch: str) -> str:
+        """The official module hash: strings of one graph may differ in vertex order, its hash does not."""
+        return module_hash(*spec_from_string(arch))
+
+    def encode(self, arch: str) -> np.ndarray:
+        """The pruned spec placed in a 7-vertex frame (interior vertices first, output last): 21
+        upper-triangle edge bits + 5 interior vertices x 3 ops one-hot (the search predictor's features)."""
+        matrix, ops = spec_from_string(arch)
+        v = len(ops)
+        slot = list(range(v - 1)) + [MAX_VERTICES - 1]  # vertex -> position in the 7-vertex frame
+        adj = np.zeros((MAX_VERTICES, MAX_VERTICES))
+        for a in range(v):
+            for b in range(v):
+                if matrix[a][b]:
+                    adj[slot[a], slot[b]] = 1.0
+        onehot = np.zeros((MAX_VERTICES - 2, len(AVAILABLE_OPS)))
+        for k in range(1, v - 1):
+            onehot[k - 1, AVAILABLE_OPS.index(ops[k])] = 1.0
+        return np.concatenate([adj[np.triu_indices(MAX_VERTICES, 1)], onehot.ravel()])
 
     def neighbours(self, arch: str) -> list[str]:
         """One change away from the pruned spec of ``arch``: the NB101 paper's mutation (flip one

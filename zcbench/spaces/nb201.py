@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from ..data.spec import InputSpec
 from ..errors import ArchError, DumpError
 from ..safe_pickle import safe_loads, safe_torch_load
 from . import register_space
-from .base import Benchmark, InputSpec, Record, Space
+from .base import Benchmark, Record, Space
 from .dumpcache import load_cached
 from .nb201_model import SamsungNAS201, TinyNetwork
 
@@ -243,6 +244,7 @@ class NB201(Space):
     name = "nb201"
     description = "NAS-Bench-201 / NATS-Bench TSS: 15,625 cells, 5 ops on 6 edges (Dong & Yang, ICLR 2020)"
     datasets = DATASETS
+    size = NUM_ARCHS
     variants = ("samsung",)  # Abdelfattah et al.'s re-implementation (see nb201_model)
     dump_files = (
         "NAS-Bench-201-v1_1-096897.pth",
@@ -272,6 +274,14 @@ class NB201(Space):
 
     def enumerate(self) -> list[str]:
         return list(self._meta) if self._meta is not None else all_arch_strings()
+
+    def encode(self, arch: str) -> np.ndarray:
+        """6 edges x 5 ops one-hot (official op order, edges in string order): the search predictor's features."""
+        out = np.zeros((6, len(OPS)))
+        edges = [op for node in parse_arch_string(arch) for op, _ in node]
+        for e, op in enumerate(edges):
+            out[e, OPS.index(op)] = 1.0
+        return out.ravel()
 
     def neighbours(self, arch: str) -> list[str]:
         """The 24 cells that differ from ``arch`` in the op of exactly one of the 6 edges (the

@@ -60,9 +60,10 @@ from typing import Any
 
 from torch import nn
 
+from ..data.spec import InputSpec
 from ..errors import ArchError, DumpError, UsageError
 from . import register_space
-from .base import Benchmark, InputSpec, Record, Space
+from .base import Benchmark, Record, Space
 from .darts_genotype import (
     Genotype,
     compact_to_genotype,

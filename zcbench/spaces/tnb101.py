@@ -33,14 +33,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..data.taskonomy import TASK_INFO, TASKS, input_shape, target_shape
+from ..data.spec import InputSpec
+from ..data.taskonomy import (
+    TASK_INFO,
+    TASKS,
+    check_taskonomy_root,
+    input_shape,
+    load_taskonomy_batch,
+    synthetic_taskonomy_batch,
+    target_shape,
+)
 from ..errors import ArchError, DumpError
 from ..safe_pickle import safe_torch_load
 from . import register_space
-from .base import Benchmark, InputSpec, Record, Space
+from .base import Benchmark, Record, Space
 from .tnb101_model import create_task_model, official_init
 
 HEADLINE: dict[str, tuple[str, str]] = {
@@ -156,6 +166,7 @@ class _TNB101(Space):
     half: str = ""
     datasets = TASKS
     dump_files = ("transnas-bench_v10141024.pth",)
+    dataloads = ("random",)
     count: int = 0
 
     def __init__(self) -> None:
@@ -259,13 +270,31 @@ class _TNB101(Space):
         self.check_dataset(dataset)
         return LOSSES[dataset]
 
+    # inputs: Taskonomy, not CIFAR
+    def check_data(self, dataset: str, data_dir: str | Path | None) -> None:
+        from ..data import default_data_dir
+
+        check_taskonomy_root(data_dir or default_data_dir())
+
+    def make_batch(
+        self, dataset, batch_size, seed, *, data_dir=None, synthetic=False, dataload="random", dataload_info=1
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Seeded Taskonomy samples of the task (NASLib's mini layout), or synthetic ones of the same shapes."""
+        from ..data import default_data_dir
+
+        self.check_dataset(dataset)
+        if synthetic:
+            return synthetic_taskonomy_batch(dataset, batch_size, seed)
+        self.check_data(dataset, data_dir)
+        return load_taskonomy_batch(data_dir or default_data_dir(), dataset, batch_size, seed)
+
 
 @register_space
 class TNB101Micro(_TNB101):
     name = "tnb101_micro"
     description = "TransNAS-Bench-101 micro: 4,096 cells (4 ops on 6 edges) in a fixed 41414 skeleton, 7 tasks"
     half = "micro"
-    count = NUM_MICRO
+    count = size = NUM_MICRO
 
     def _canonical(self, s: str) -> str:
         if not _MICRO_RE.match(s):
@@ -279,6 +308,14 @@ class TNB101Micro(_TNB101):
 
     def _all(self) -> list[str]:
         return micro_archs()
+
+    def encode(self, arch: str) -> np.ndarray:
+        """6 edges x 4 ops one-hot of ``64-41414-a_bc_def`` (the search predictor's features)."""
+        m = _MICRO_RE.match(self.parse(arch))
+        assert m is not None
+        out = np.zeros((6, 4))
+        out[np.arange(6), [int(c) for c in "".join(m.groups())]] = 1.0
+        return out.ravel()
 
     def neighbours(self, arch: str) -> list[str]:
         """The 18 cells that differ from ``arch`` in the op (0-3) of exactly one of the 6 edges."""
@@ -299,7 +336,7 @@ class TNB101Macro(_TNB101):
     name = "tnb101_macro"
     description = "TransNAS-Bench-101 macro: 3,256 ResNet skeletons of 4-6 modules, 7 tasks"
     half = "macro"
-    count = NUM_MACRO
+    count = size = NUM_MACRO
 
     def _canonical(self, s: str) -> str:
         m = _MACRO_RE.match(s)

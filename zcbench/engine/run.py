@@ -1,0 +1,136 @@
+"""A score run from start to end: check, plan, open the store, run an executor, summarise.
+
+Order matters for the user: everything that can be refused is refused before the store is opened or a
+worker spawned (settings, devices, output, data, dump, architectures, identity of cached runs); the
+store is created only when the first row is kept; Ctrl-C or SIGTERM save what finished and end with
+:class:`~zcbench.errors.Interrupted` (exit 130).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Interrupted, UsageError
+from ..outputs import check_writable
+from ..planning import plan_run
+from ..settings import DEFAULT_RESULTS, ArchSelection, Execution, RunSettings
+from ..store import ResultStore, check_results_file
+from .devices import check_device_spec, resolve_devices
+from .faults import FaultPolicy
+from .progress import Progress, StopFlag
+from .worker import WorkerCore, worker_threads
+from .writer import RowWriter
+
+
+@dataclass
+class RunSummary:
+    """What a score run did."""
+
+    scored: int  # architectures recorded in this run
+    cached: int  # architectures with nothing left to do
+    failed: int  # recorded architectures with at least one failed proxy
+    proxies: int  # stored runs (vote counts as its inputs)
+    seconds: float
+    out: str
+    shard: tuple[int, int] | None = None
+    retried: int = 0
+    notes: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        shard = f" [shard {self.shard[0]}/{self.shard[1]}]" if self.shard else ""
+        retried = f", {self.retried} failed retried" if self.retried else ""
+        return (
+            f"scored {self.scored} architectures x {self.proxies} proxies{shard} "
+            f"({self.cached} already cached{retried}, {self.failed} failed architectures) in {self.seconds:.1f}s "
+            f"-> {self.out}"
+        )
+
+
+def run_scoring(
+    settings: RunSettings,
+    selection: ArchSelection | None = None,
+    execution: Execution | None = None,
+    out: str | Path = DEFAULT_RESULTS,
+    *,
+    retry_failed: bool = False,
+    allow_mixed: bool = False,
+    log=None,
+    core_cls: type[WorkerCore] | None = None,
+) -> RunSummary:
+    """Plan, score and store; raises :class:`Interrupted` (exit 130) after saving on Ctrl-C."""
+    from . import worker as _worker
+
+    execution = (execution or Execution()).validated()
+    check_device_spec(execution.device)
+    if execution.executor == "ray":  # Ray places actors on the cluster's devices, not this machine's
+        devices = [execution.device]
+    else:
+        devices = resolve_devices(execution.device)
+        if execution.workers == 0 and len(devices) > 1:
+            raise UsageError(f"--device {execution.device} names several devices: give --workers N (per device)")
+    out = Path(out)
+    check_results_file(out)
+    check_writable(out, "results file")
+    t0 = time.perf_counter()
+    device_label = ",".join(devices)
+    plan = plan_run(
+        settings,
+        selection,
+        out,
+        retry_failed=retry_failed,
+        allow_mixed=allow_mixed,
+        shard=execution.shard,
+        device=device_label,
+    )
+    settings = plan.settings
+    core_cls = core_cls or _worker.DEFAULT_CORE
+    todo = list(plan.todo.items())
+    stop = StopFlag()
+    bar = Progress(len(todo), execution.quiet)
+    log = log or bar.log
+    for note in settings.notes:
+        log(note)
+    policy = FaultPolicy(execution.timeout, log)
+    try:
+        with ResultStore(out, allow_mixed=allow_mixed) as store:
+            writer = RowWriter(plan, store, bar)
+            stop.install()
+            if execution.executor == "ray":
+                from .ray_pool import RayPool
+
+                RayPool(
+                    settings, devices[0], execution.workers, worker_threads(), policy, writer, stop, core_cls, log
+                ).run(todo)
+            elif execution.workers == 0:
+                from .serial import run_serial
+
+                run_serial(settings, devices[0], todo, writer, stop, core_cls)
+            else:
+                from .local import LocalPool
+
+                LocalPool(settings, devices, execution.workers, worker_threads(), policy, writer, stop, core_cls).run(
+                    todo
+                )
+            writer.flush()
+    finally:
+        stop.restore()
+        bar.close()
+    summary = RunSummary(
+        writer.done,
+        len(plan.archs) - len(plan.todo),
+        writer.failed,
+        len(settings.stored_proxies()),
+        time.perf_counter() - t0,
+        str(out),
+        execution.shard,
+        plan.retried,
+        settings.notes,
+    )
+    if stop.set:
+        raise Interrupted(
+            f"interrupted ({stop.signal}): {writer.done} architectures saved to {out}; "
+            "run the same command again to resume"
+        )
+    return summary

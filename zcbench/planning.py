@@ -1,0 +1,174 @@
+"""Planning a score run before any work: settings checked, data found, dump read, architectures chosen,
+identity compared with what the results file already holds, and the work left to do listed.
+
+Everything a user can get wrong fails here, with one line, before a worker starts or a file is
+created. The plan is the only input of the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ArchError, StoreError, UsageError
+from .settings import ArchSelection, RunSettings
+from .spaces import Benchmark, Space, get_space
+from .store import RunInfo, run_state
+from .store.schema import identity_conflict
+
+
+@dataclass
+class Plan:
+    """The architectures of a run, their ground truth, the run's identity and what is left to compute."""
+
+    settings: RunSettings
+    archs: list[str]
+    indices: dict[str, int]
+    truth: dict[str, tuple[float, float]]
+    todo: dict[str, list[str]]  # arch -> stored proxies still missing
+    infos: dict[str, RunInfo] = field(default_factory=dict)  # stored proxy -> its run's identity
+    retried: int = 0  # failed architectures scheduled again (--retry-failed)
+
+    @property
+    def n_tasks(self) -> int:
+        return sum(len(v) for v in self.todo.values())
+
+    def info(self, proxy: str) -> RunInfo:
+        return self.infos[proxy]
+
+
+def _read_archs_file(space: Space, archs_file: str | Path) -> list[str]:
+    try:
+        lines = [ln.strip() for ln in Path(archs_file).read_text().splitlines()]
+    except (OSError, UnicodeDecodeError) as err:
+        why = getattr(err, "strerror", None) or "not a text file"
+        raise UsageError(f"{archs_file}: cannot read architecture list ({why})") from None
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not lines:
+        raise ArchError(f"{archs_file}: no architectures in file")
+    return space.parse_many(lines)
+
+
+def select_archs(space: Space, bench: Benchmark | None, selection: ArchSelection, seed: int = 0) -> list[str]:
+    """``archs``/``archs_file``, else the dump's archs, else the whole space; then ``sample`` (seeded)
+    and ``limit`` (first N). A sample larger than what it is drawn from is an error naming the size."""
+    selection = selection.validated()
+    if selection.archs is not None:
+        archs = space.parse_many([str(a) for a in selection.archs])
+        pool = "the given architectures"
+    elif selection.archs_file is not None:
+        archs = _read_archs_file(space, selection.archs_file)
+        pool = f"the architectures in {selection.archs_file}"
+    elif bench is not None:
+        archs = [r.arch for r in bench.records]
+        pool = f"the architectures of {Path(bench.source).name}"
+    elif selection.sample is not None:
+        if space.size is not None and selection.sample > space.size:
+            raise UsageError(f"--sample {selection.sample} is larger than {space.name}'s {space.size:,} architectures")
+        archs = space.sample(selection.sample, seed)
+        return archs[: selection.limit] if selection.limit is not None else archs
+    else:
+        archs = space.enumerate()
+        pool = f"{space.name}'s architectures"
+    archs = list(dict.fromkeys(archs))
+    if selection.sample is not None:
+        if selection.sample > len(archs):
+            raise UsageError(f"--sample {selection.sample} is larger than the {len(archs):,} of {pool}")
+        archs = random.Random(seed).sample(archs, selection.sample)
+    if selection.limit is not None:
+        archs = archs[: selection.limit]
+    return archs
+
+
+def _identity(settings: RunSettings, space: Space, device: str) -> dict[str, RunInfo]:
+    """Each stored proxy's run identity (truth, minibatch fingerprint, device, versions)."""
+    import torch
+
+    from . import __version__
+    from .fingerprints import batch_fingerprint, truth_id
+    from .proxies import PROXIES
+
+    truth = truth_id(settings.dump, settings.epochs)
+    versions = {"zcbench": __version__, "torch": str(torch.__version__)}
+    data_id = ""
+    if settings.needs_images:  # the minibatch every worker will build, built once here to fingerprint it
+        x, y = space.make_batch(
+            settings.dataset,
+            settings.batch_size,
+            settings.seed,
+            data_dir=settings.data_dir,
+            synthetic=settings.synthetic,
+            dataload=settings.dataload,
+            dataload_info=settings.info_per_class,
+        )
+        data_id = batch_fingerprint(x, y)
+    infos = {}
+    for p in settings.stored_proxies():
+        infos[p] = RunInfo(
+            dump=settings.dump or "",
+            truth=truth,
+            data_id="" if PROXIES.get(p).data_free else data_id,
+            device=device,
+            versions=versions,
+        )
+    return infos
+
+
+def plan_run(
+    settings: RunSettings,
+    selection: ArchSelection | None = None,
+    out: str | Path | None = None,
+    *,
+    retry_failed: bool = False,
+    allow_mixed: bool = False,
+    shard: tuple[int, int] | None = None,
+    device: str = "cpu",
+) -> Plan:
+    """Check everything, read the dump, choose the architectures and compare with ``out``'s runs.
+
+    ``retry_failed`` schedules again the architectures stored as failed (their rows are replaced);
+    ``allow_mixed`` lets rows of other library versions or device kind join a run (``--ignore-versions``)."""
+    from .engine.shards import apply_shard
+
+    settings = settings.validated()
+    selection = (selection or ArchSelection()).validated()
+    space = get_space(settings.space)
+    if settings.needs_images and not settings.synthetic:
+        space.check_data(settings.dataset, settings.data_dir)
+    bench = space.load_dump(settings.dump, settings.dataset, settings.epochs) if settings.dump else None
+    archs = apply_shard(select_archs(space, bench, selection, settings.seed), shard)
+    truth: dict[str, tuple[float, float]] = {}
+    indices: dict[str, int] = {}
+    if bench is not None:
+        for r in bench.records:
+            truth[r.arch] = (r.val_accuracy, r.test_accuracy)
+            indices[r.arch] = r.index
+    for a in archs:
+        if a not in indices:
+            i = space.index_of(a)
+            indices[a] = -1 if i is None else int(i)
+    infos = _identity(settings, space, device)
+    todo: dict[str, list[str]] = {a: [] for a in archs}
+    retried: set[str] = set()
+    for proxy, info in infos.items():
+        key = settings.run_key(proxy)
+        attrs, rows = run_state(out, key) if out is not None else (None, None)
+        done: set[str] = set()
+        if attrs is not None:
+            why = identity_conflict(attrs, info, allow_mixed)
+            if why is not None:
+                raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
+            failed = {a for a, r in rows.rows.items() if r.failed}
+            done = set(rows.rows) - (failed if retry_failed else set())
+            retried |= failed & set(archs) if retry_failed else set()
+        for a in archs:
+            if a not in done:
+                todo[a].append(proxy)
+    todo = {a: p for a, p in todo.items() if p}
+    return Plan(settings, archs, indices, truth, todo, infos, len(retried))
+
+
+def accuracy(plan: Plan, arch: str) -> tuple[float, float]:
+    return plan.truth.get(arch, (math.nan, math.nan))

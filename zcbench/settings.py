@@ -1,0 +1,267 @@
+"""The public vocabulary of a score run: what is scored, which architectures, and how it runs.
+
+* :class:`RunSettings` — *what is scored*: every setting a stored value depends on (space, dataset,
+  proxies and their options, seed, batch, data, dump and schedule). Its :meth:`RunSettings.run_key`
+  and the run's identity (``zcbench.store.schema``) are derived from it and nothing else.
+* :class:`ArchSelection` — *which architectures*: a list, a file, a seeded sample, a limit. It never
+  changes a stored value, only which rows exist.
+* :class:`Execution` — *where and how*: device(s), worker processes, executor, timeout, shard,
+  progress. It never changes a stored value either (scores are seeded per architecture).
+
+The CLI builds these three objects once from its options and hands them to the engine; the Python API
+(``zcbench.api``) takes the same objects. Defaults are defined here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import UsageError
+
+DEFAULT_RESULTS = "results/zcbench.h5"
+DEFAULT_SEED = 0
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_DATALOAD = "random"
+DATALOADS = ("random", "grasp")
+EXECUTORS = ("local", "ray")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run's stored values depend on, besides the architecture.
+
+    ``proxies`` may hold names, wildcards (``syn*``) or ``all`` until :meth:`validated` expands them.
+    ``options`` are proxy options (``{"swap_repeats": 8}``); ``plugins`` are plugin files or modules
+    whose proxies the run uses (worker processes load them too)."""
+
+    space: str
+    dataset: str | None = None
+    proxies: tuple[str, ...] = ()
+    seed: int = DEFAULT_SEED
+    batch_size: int = DEFAULT_BATCH_SIZE
+    dataload: str = DEFAULT_DATALOAD
+    dataload_info: int | None = None  # images per class with dataload "grasp" (default 1); unused otherwise
+    synthetic: bool = False
+    data_dir: str | None = None
+    dump: str | None = None
+    epochs: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+    plugins: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what validation decided (e.g. proxies left out)
+
+    # -- derived ------------------------------------------------------------------------------------
+    @property
+    def store_space(self) -> str:
+        """The space name in the store: a non-default variant is a different network, so its scores form
+        their own (space, dataset) table."""
+        return f"{self.space}[{self.variant}]" if self.variant else self.space
+
+    @property
+    def info_per_class(self) -> int:
+        return self.dataload_info or 1
+
+    def stored_proxies(self) -> list[str]:
+        """The proxies that get a stored run: ``vote`` is replaced by its inputs (it has no per-arch value)."""
+        from .proxies.runner import expand_names
+
+        return expand_names(self.proxies)
+
+    @property
+    def needs_images(self) -> bool:
+        from .proxies import PROXIES
+
+        return any(PROXIES.get(p).images for p in self.stored_proxies())
+
+    def run_key(self, proxy: str):
+        """The store key of ``proxy``'s run. Only what the proxy reads is part of it: a data-free proxy's key
+        has no batch, dataload or image source; only the options it declares (not equal to their default)."""
+        from .proxies import PROXIES
+        from .proxies.base import RUN_BATCH_SIZE
+        from .store import RunKey
+
+        spec = PROXIES.get(proxy)
+        opts = {}
+        for k, opt in spec.options.items():
+            if k == RUN_BATCH_SIZE:
+                if spec.data_free:
+                    opts[k] = self.batch_size
+            elif k in self.options and self.options[k] != opt.default:
+                opts[k] = self.options[k]
+        common = dict(
+            space=self.store_space,
+            dataset=self.dataset,
+            proxy=proxy,
+            seed=self.seed,
+            options=json.dumps(opts, sort_keys=True) if opts else "",
+            code=spec.code,
+        )
+        if spec.data_free:
+            return RunKey(**common, batch_size=0, dataload="none", dataload_info=0, data_source="none", data_free=True)
+        return RunKey(
+            **common,
+            batch_size=self.batch_size,
+            dataload=self.dataload,
+            dataload_info=self.info_per_class,
+            data_source="synthetic" if self.synthetic else "images",
+            data_free=False,
+        )
+
+    # -- validation -----------------------------------------------------------------------------------
+    def validated(self) -> RunSettings:
+        """A checked, normalised copy: dataset defaulted, proxy patterns expanded, options typed. Raises
+        UsageError (one line) for anything a run could not do — before any work starts."""
+        from .plugins import load_plugins
+        from .proxies import PROXIES, select_proxies
+        from .spaces import get_space
+
+        load_plugins(self.plugins)
+        space = get_space(self.space)
+        dataset = space.check_dataset(self.dataset or space.datasets[0])
+        space.check_variant(self.variant)
+        if not self.proxies:
+            raise UsageError("no proxy given (--proxy NAME, a wildcard such as 'syn*', or all)")
+        _positive_int("--batch-size", self.batch_size)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise UsageError(f"--seed must be a non-negative integer, got {self.seed!r}")
+        if self.dataload not in DATALOADS:
+            raise UsageError(f"unknown --dataload {self.dataload!r} (choose from {', '.join(DATALOADS)})")
+        if self.dataload_info is not None:
+            _positive_int("--dataload-info", self.dataload_info)
+            if self.dataload != "grasp":
+                raise UsageError("--dataload-info (images per class) only applies to --dataload grasp")
+        if self.dataload == "grasp":
+            if self.synthetic:
+                raise UsageError(
+                    "--dataload grasp picks images per class from the real training set; --synthetic has none"
+                )
+            if "grasp" not in space.dataloads:
+                raise UsageError(f"space {self.space!r} has no per-class loader; use --dataload random")
+        if self.epochs is not None:
+            _positive_int("--epochs", self.epochs)
+            if not self.dump:
+                raise UsageError("--epochs selects the accuracies of a dump: give --dump too")
+        selection = select_proxies(self.proxies, self.options)
+        names = selection.names
+        options = _typed_options(self.options, [PROXIES.get(n) for n in _with_inputs(names)])
+        notes = (selection.note(),) if selection.note() else ()
+        return replace(self, dataset=dataset, proxies=tuple(names), options=options, notes=notes)
+
+
+def _with_inputs(names: Sequence[str]) -> list[str]:
+    from .proxies.runner import expand_names
+
+    return list(dict.fromkeys([*names, *expand_names(names)]))
+
+
+def _typed_options(options: Mapping[str, Any], specs) -> dict[str, Any]:
+    """Options parsed by the declaring proxies' :class:`~zcbench.proxies.base.Option`; an option that no
+    selected proxy reads is most likely a typo and is refused."""
+    from .proxies.base import RUN_BATCH_SIZE
+
+    declared: dict[str, Any] = {}
+    for spec in specs:
+        for k, opt in spec.options.items():
+            if k != RUN_BATCH_SIZE:
+                declared.setdefault(k, opt)
+    out = {}
+    for k, v in options.items():
+        if k not in declared:
+            raise UsageError(
+                f"option {k!r} is not read by any selected proxy "
+                f"(options they read: {', '.join(sorted(declared)) or 'none'})"
+            )
+        out[k] = declared[k].parse(k, v)
+    return out
+
+
+def parse_option_items(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--option``) → dict; values are JSON where they parse (8, 1e-2, true)."""
+    out: dict[str, Any] = {}
+    for it in items:
+        if "=" not in it:
+            raise UsageError(f"--option wants KEY=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        k = k.strip()
+        if not k:
+            raise UsageError(f"--option wants KEY=VALUE, got {it!r}")
+        try:
+            out[k] = json.loads(v)
+        except ValueError:
+            out[k] = v
+    return out
+
+
+@dataclass(frozen=True)
+class ArchSelection:
+    """Which architectures: ``archs`` (strings or indices, as a user writes them) or ``archs_file`` (one per
+    line), else the dump's, else the whole space; then ``sample`` (seeded with the run seed) and ``limit``."""
+
+    archs: tuple[str, ...] | None = None
+    archs_file: str | None = None
+    sample: int | None = None
+    limit: int | None = None
+
+    def validated(self) -> ArchSelection:
+        if self.archs is not None and self.archs_file is not None:
+            raise UsageError("give architectures as a list or as a file, not both")
+        if self.sample is not None:
+            _positive_int("--sample", self.sample)
+        if self.limit is not None:
+            _positive_int("--limit", self.limit)
+        return self
+
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def parse_shard(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``'i/n'`` (0 <= i < n) → (i, n); None stays None."""
+    if text is None or isinstance(text, tuple):
+        return text
+    m = _SHARD.match(str(text))
+    if not m:
+        raise UsageError(f"--shard wants i/n (e.g. 0/4), got {text!r}")
+    i, n = int(m.group(1)), int(m.group(2))
+    if n < 1 or i >= n:
+        raise UsageError(f"--shard {text}: i must be in 0..n-1 and n >= 1")
+    return i, n
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where and how a run is computed; nothing here changes a stored value.
+
+    ``device``: ``cpu``, ``cuda``, ``cuda:0`` or ``cuda:0,cuda:1``. ``workers``: processes per device
+    (0 = in this process; with Ray: actors, 0 = one per CPU/GPU of the cluster). ``timeout``: seconds
+    allowed per architecture (needs workers). ``shard``: ``(i, n)`` or ``"i/n"``."""
+
+    device: str = "cpu"
+    workers: int = 0
+    executor: str = "local"
+    timeout: float | None = None
+    shard: tuple[int, int] | str | None = None
+    quiet: bool = False
+
+    def validated(self) -> Execution:
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"unknown executor {self.executor!r} (choose from {', '.join(EXECUTORS)})")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise UsageError(f"--workers must be >= 0, got {self.workers!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout!r}")
+        if self.executor == "local" and self.workers == 0 and self.timeout is not None:
+            raise UsageError("--timeout needs worker processes: give --workers 1 or more")
+        if self.executor == "ray" and self.device not in ("cpu", "cuda"):
+            raise UsageError("--executor ray takes --device cpu or cuda (Ray assigns the GPUs)")
+        return replace(self, shard=parse_shard(self.shard))
