@@ -9,7 +9,7 @@ source format:
 * NASLib's ``nasbench_only108.pkl`` ``{hash: (fixed_stats, computed_stats)}`` (FORMATS.md §2.6),
   through the allow-listed unpickler.
 
-Converting the 423k-graph file once takes a while, so the table is cached as
+Converting the 423k-graph file once takes a while (with a progress bar), so the table is cached as
 HDF5 next to the dump (or under ``$ZCBENCH_CACHE``) and keyed by the dump's size and mtime
 (``dumpcache``); a cached load reads only that.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DumpError
+from ..progress import bar, track
 from ..safe_pickle import safe_load
 from .dumpcache import load_cached
 from .nb101_metrics import PAYLOAD_ERRORS, RUN_FIELDS, adjacency_matrix, decode_payload
@@ -137,39 +138,42 @@ class _TableBuilder:
 
 
 def read_tfrecord_table(path: Path, check_crc: bool = True) -> NB101Table:
-    """Parse an official ``nasbench_*.tfrecord`` into a table (minutes for the real files)."""
+    """Parse an official ``nasbench_*.tfrecord`` into a table (minutes for the real files, so
+    with a progress bar in bytes)."""
     b = _TableBuilder()
     index = b.index
-    for first, payloads in iter_tfrecord_blocks(path, check_crc):
-        for k, data in enumerate(payloads):
-            rec = first + k
-            try:
-                module_hash, epochs, raw_adj, raw_ops, params, run = decode_payload(data)
-            except PAYLOAD_ERRORS as err:
-                raise DumpError(
-                    f"{path}: record {rec} is not a NAS-Bench-101 row [hash, epochs, adjacency, ops, metrics] "
-                    f"({type(err).__name__})"
-                ) from None
-            g = index.get(module_hash)
-            if g is None:
+    with bar(total=path.stat().st_size, desc=f"parsing {path.name}", unit="B", unit_scale=True) as progress:
+        for first, payloads in iter_tfrecord_blocks(path, check_crc):
+            for k, data in enumerate(payloads):
+                rec = first + k
                 try:
-                    matrix = adjacency_matrix(raw_adj)
-                except ValueError as err:
-                    raise DumpError(f"{path}: record {rec}: {err}") from None
-                g = b.add_graph(f"{path}: record {rec}", module_hash, matrix, raw_ops.split(","), params)
-            b.add_run(g, epochs, run)
+                    module_hash, epochs, raw_adj, raw_ops, params, run = decode_payload(data)
+                except PAYLOAD_ERRORS as err:
+                    raise DumpError(
+                        f"{path}: record {rec} is not a NAS-Bench-101 row [hash, epochs, adjacency, ops, metrics] "
+                        f"({type(err).__name__})"
+                    ) from None
+                g = index.get(module_hash)
+                if g is None:
+                    try:
+                        matrix = adjacency_matrix(raw_adj)
+                    except ValueError as err:
+                        raise DumpError(f"{path}: record {rec}: {err}") from None
+                    g = b.add_graph(f"{path}: record {rec}", module_hash, matrix, raw_ops.split(","), params)
+                b.add_run(g, epochs, run)
+            progress.update(sum(map(len, payloads)) + 16 * len(payloads))  # the framing adds 16 bytes a record
     return b.build(str(path))
 
 
 def read_naslib_pickle_table(path: Path) -> NB101Table:
     """Parse NASLib's ``nasbench_only108.pkl`` (``{hash: (fixed_stats, computed_stats)}``)
-    through the allow-listed unpickler."""
+    through the allow-listed unpickler; the conversion loop has a progress bar in graphs."""
     with open(path, "rb") as fh:
         data = safe_load(fh, source=str(path))
     if not isinstance(data, dict):
         raise DumpError(f"{path}: expected a dict {{hash: (fixed, computed)}}, got {type(data).__name__}")
     b = _TableBuilder()
-    for module_hash, entry in data.items():
+    for module_hash, entry in track(data.items(), desc=f"converting {path.name}", unit="graph"):
         where = f"{path}: entry {module_hash!r}"
         try:
             fixed, computed = entry
