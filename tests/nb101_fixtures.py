@@ -6,7 +6,8 @@
 * ``nasbench_only108.pkl``: NASLib's ``{hash: (fixed_stats, computed_stats)}`` twin (§2.6).
 
 The CRC here is a bit-by-bit loop and the protobuf encoder is hand-written, so the readers in
-``zcbench.spaces.nb101_records`` are checked against code that shares nothing with them.
+``zcbench.spaces.tfrecord``, ``nb101_metrics`` and ``nb101_table`` are checked against code that
+shares nothing with them.
 ``trainable_parameters`` of the small specs comes from hand-derived formulas (below), the two
 large specs carry the official values published with NAS-Bench-101.
 """
@@ -285,7 +286,7 @@ def write_evil_pickle(path: Path) -> None:
 def write_synthetic(path: Path, n_graphs: int, seed: int = 0) -> int:
     """A large file of plausible rows (random hashes, 3 repeats) for timing the reader; framed
     with zcbench's table-driven writer because the bitwise CRC above is too slow for 60k rows."""
-    from zcbench.spaces.nb101_records import write_tfrecord as fast_write
+    from zcbench.spaces.tfrecord import write_tfrecord as fast_write
 
     rng = random.Random(seed)
     payloads = []

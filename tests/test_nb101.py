@@ -17,7 +17,10 @@ import torch
 
 from zcbench.errors import ArchError, DumpError, UsageError
 from zcbench.spaces import get_space
-from zcbench.spaces import nb101_records as R
+from zcbench.spaces import nb101_metrics as M
+from zcbench.spaces import nb101_table as T
+from zcbench.spaces import tfrecord as TF
+from zcbench.spaces.dumpcache import CACHE_SUFFIX
 from zcbench.spaces.nb101 import module_hash, prune, spec_string, table_spec_strings, validate_spec
 from zcbench.spaces.nb101_model import Network101, compute_vertex_channels
 
@@ -54,16 +57,16 @@ def meta_params(matrix, ops) -> int:
 
 
 def test_crc32c_vectors_and_batch_agree():
-    assert R.crc32c(b"123456789") == 0xE3069283
+    assert TF.crc32c(b"123456789") == 0xE3069283
     assert F.crc32c_bitwise(b"123456789") == 0xE3069283
     rng = random.Random(0)
     blob = bytes(rng.getrandbits(8) for _ in range(3000))
     ranges = [(rng.randrange(0, 2000), rng.randrange(0, 900)) for _ in range(40)] + [(5, 0), (0, 1)]
-    got = R.crc32c_many(
+    got = TF.crc32c_many(
         np.frombuffer(blob, np.uint8), np.array([s for s, _ in ranges]), np.array([n for _, n in ranges])
     )
     assert got.tolist() == [F.crc32c_bitwise(blob[s : s + n]) for s, n in ranges]
-    assert R.masked_crc(0x12345678) == F.masked(0x12345678)
+    assert TF.masked_crc(0x12345678) == F.masked(0x12345678)
 
 
 def test_bad_crc_names_the_record(tfrecord):
@@ -77,29 +80,29 @@ def test_bad_crc_names_the_record(tfrecord):
     bad = tfrecord.with_name("bad.tfrecord")
     bad.write_bytes(bytes(raw))
     with pytest.raises(DumpError, match=r"record 7 .*data CRC mismatch"):
-        R.read_tfrecord_table(bad)
+        T.read_tfrecord_table(bad)
     raw[pos + 12 + 40] ^= 0x01
     raw[pos + 2] ^= 0x40  # corrupt record 7's length: caught by the length CRC, not by buffering
     bad.write_bytes(bytes(raw))
     with pytest.raises(DumpError, match=r"record 7 .*length CRC mismatch"):
-        R.read_tfrecord_table(bad)
+        T.read_tfrecord_table(bad)
     raw[pos + 2] ^= 0x40
     raw[pos] ^= 0x01  # length off by one: the walk goes astray, still record 7 is named
     bad.write_bytes(bytes(raw))
     with pytest.raises(DumpError, match=r"record 7 .*length CRC mismatch"):
-        R.read_tfrecord_table(bad)
+        T.read_tfrecord_table(bad)
 
 
 def test_truncated_and_foreign_files(tfrecord, tmp_path):
     short = tmp_path / "short.tfrecord"
     short.write_bytes(tfrecord.read_bytes()[:-10])
     with pytest.raises(DumpError, match="truncated"):
-        R.read_tfrecord_table(short)
+        T.read_tfrecord_table(short)
     foreign = tmp_path / "foreign.tfrecord"
     with open(foreign, "wb") as fh:
-        R.write_tfrecord(fh, [b'{"not": "a row"}'])
+        TF.write_tfrecord(fh, [b'{"not": "a row"}'])
     with pytest.raises(DumpError, match="record 0 is not a NAS-Bench-101 row"):
-        R.read_tfrecord_table(foreign)
+        T.read_tfrecord_table(foreign)
     with pytest.raises(DumpError, match="no such file"):
         get_space("nb101").load_dump(tmp_path / "missing.tfrecord", "cifar10")
 
@@ -135,11 +138,11 @@ def test_model_metrics_round_trip():
         },
     ]
     raw = F.encode_model_metrics(evals, 2694282, 1100.5)
-    dec = R.decode_model_metrics(raw)
+    dec = M.decode_model_metrics(raw)
     assert dec == {"evaluation_data": evals, "trainable_parameters": 2694282, "total_time": 1100.5}
-    params, run = R.run_values(raw)
+    params, run = M.run_values(raw)
     assert params == 2694282
-    assert dict(zip(R.RUN_FIELDS, run)) == {
+    assert dict(zip(M.RUN_FIELDS, run)) == {
         "final_validation_accuracy": 0.93,
         "final_test_accuracy": 0.925,
         "final_train_accuracy": 1.0,
@@ -161,7 +164,7 @@ def test_model_metrics_round_trip():
         for ev in evals
     ]
     raw2 = b"".join(b"\x0a" + F.varint(len(s)) + s for s in shuffled) + b"\x10" + F.varint(2694282)
-    assert R.run_values(raw2) == (2694282, run)
+    assert M.run_values(raw2) == (2694282, run)
 
 
 # -- dump loading ----------------------------------------------------------------------------------
@@ -210,7 +213,7 @@ def test_naslib_pickle_gives_the_same_records(tfrecord, runs108, tmp_path):
     assert a == b and len(a) == len(F.SPECS)
     renamed = tmp_path / "nb101_dump.bin"  # recognised by content, not only by suffix
     renamed.write_bytes(pkl.read_bytes())
-    assert R.is_pickle(renamed) and not R.is_pickle(tfrecord)
+    assert T.is_pickle(renamed) and not T.is_pickle(tfrecord)
     assert get_space("nb101").load_dump(renamed, "cifar10").records == a
 
 
@@ -221,27 +224,42 @@ def test_pickle_with_a_disallowed_global_is_refused(tmp_path):
         get_space("nb101").load_dump(evil, "cifar10")
 
 
-def test_cache_is_reused_and_invalidated(tfrecord, tmp_path):
-    before = R.PARSE_COUNT["tfrecord"]
+@pytest.fixture
+def parses(monkeypatch) -> dict[str, int]:
+    """How often each dump parser ran: both are wrapped in a counter where ``load_table`` looks them up."""
+    counts = {"tfrecord": 0, "pickle": 0}
+
+    def counting(kind, parse):
+        def wrapper(*args, **kwargs):
+            counts[kind] += 1
+            return parse(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(T, "read_tfrecord_table", counting("tfrecord", T.read_tfrecord_table))
+    monkeypatch.setattr(T, "read_naslib_pickle_table", counting("pickle", T.read_naslib_pickle_table))
+    return counts
+
+
+def test_cache_is_reused_and_invalidated(tfrecord, tmp_path, parses):
     first = get_space("nb101").load_dump(tfrecord, "cifar10")
-    cache = tfrecord.with_name(tfrecord.name + R.CACHE_SUFFIX)
-    assert cache.is_file() and R.PARSE_COUNT["tfrecord"] == before + 1
+    cache = tfrecord.with_name(tfrecord.name + CACHE_SUFFIX)
+    assert cache.is_file() and parses["tfrecord"] == 1
     second = get_space("nb101").load_dump(tfrecord, "cifar10")
-    assert R.PARSE_COUNT["tfrecord"] == before + 1  # served from the HDF5 table
+    assert parses["tfrecord"] == 1  # served from the HDF5 table
     assert second.records == first.records
     st = tfrecord.stat()
     os.utime(tfrecord, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # dump changed: rebuild
     get_space("nb101").load_dump(tfrecord, "cifar10")
-    assert R.PARSE_COUNT["tfrecord"] == before + 2
+    assert parses == {"tfrecord": 2, "pickle": 0}
 
 
-def test_cache_falls_back_to_zcbench_cache(tfrecord, tmp_path):
-    tfrecord.with_name(tfrecord.name + R.CACHE_SUFFIX).mkdir()  # next-to-dump path cannot be written
-    before = R.PARSE_COUNT["tfrecord"]
+def test_cache_falls_back_to_zcbench_cache(tfrecord, tmp_path, parses):
+    tfrecord.with_name(tfrecord.name + CACHE_SUFFIX).mkdir()  # next-to-dump path cannot be written
     get_space("nb101").load_dump(tfrecord, "cifar10")
-    assert (tmp_path / "cache-root" / (tfrecord.name + R.CACHE_SUFFIX)).is_file()
+    assert (tmp_path / "cache-root" / (tfrecord.name + CACHE_SUFFIX)).is_file()
     get_space("nb101").load_dump(tfrecord, "cifar10")
-    assert R.PARSE_COUNT["tfrecord"] == before + 1
+    assert parses["tfrecord"] == 1
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -370,15 +388,15 @@ def test_parse_hash_index_and_enumerate_need_a_dump(tfrecord):
 
 
 def test_table_spec_strings_match_spec_string(tfrecord):
-    table = R.load_table(tfrecord)
+    table = T.load_table(tfrecord)
     assert table_spec_strings(table) == [spec_string(*table.spec(i)) for i in range(len(table))]
     # many random valid graphs of every size, some sharing a matrix or an op list
     rng = random.Random(3)
-    builder = R._TableBuilder()
+    builder = T._TableBuilder()
     while len(builder.hashes) < 150:
         v = rng.randint(2, 7)
         m = [[int(b > a and rng.random() < 0.45) for b in range(v)] for a in range(v)]
-        ops = ["input"] + [rng.choice(R.AVAILABLE_OPS) for _ in range(v - 2)] + ["output"]
+        ops = ["input"] + [rng.choice(T.AVAILABLE_OPS) for _ in range(v - 2)] + ["output"]
         try:
             pm, pops = validate_spec(m, ops)
         except ArchError:

@@ -8,7 +8,7 @@ The canonical string is the pruned spec as compact JSON. Isomorphic specs share 
 ``parse`` maps a spec (or a 32-hex hash, or an index) to the dump's stored representative of that
 hash, so that user specs join the dump's records whatever vertex order they were written in.
 Dumps: ``nasbench_only108.tfrecord``, ``nasbench_full.tfrecord`` and NASLib's
-``nasbench_only108.pkl`` (see ``nb101_records``).
+``nasbench_only108.pkl`` (see ``nb101_table``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..errors import ArchError, DumpError, UsageError
 from . import register_space
 from .base import Benchmark, Record, Space
 from .nb101_model import Network101, port_init
-from .nb101_records import AVAILABLE_OPS, NB101Table, load_table
+from .nb101_table import AVAILABLE_OPS, NB101Table, load_table
 
 MAX_VERTICES = 7
 MAX_EDGES = 9

@@ -25,6 +25,7 @@ from torch import nn
 
 from ..data.spec import InputSpec
 from ..errors import ArchError, DumpError
+from ..progress import track
 from ..safe_pickle import safe_loads, safe_torch_load
 from . import register_space
 from .base import Benchmark, Record, Space
@@ -162,7 +163,8 @@ def extract_table(dump: NB201Dump) -> dict[str, np.ndarray]:
         for c in ("val", "test", "params", "flops")
     }
     has = {f"{ds}.{hp}.has": np.zeros(n, dtype=bool) for ds in DATASETS for hp in _HP_KEYS}
-    for k, idx in enumerate(dump.evaluated):
+    # one tick per architecture: the NATS "simple" directory reads one file each (15,625 of them)
+    for k, idx in enumerate(track(dump.evaluated, desc=f"reading {dump.path.name}", unit="arch")):
         for hp in _HP_KEYS:
             st = dump.state(idx, hp)
             if st is None:
