@@ -350,6 +350,20 @@ def test_curves_monotone_and_variants(synth):
     assert np.array_equal(again["random+warmup200"].test, res["random+warmup200"].test)
 
 
+def test_search_rounds_bar(synth, monkeypatch, capsys):
+    """One tick per round × variant on stderr when bars are on; the numbers do not change."""
+    vs = make_variants(["random", "ae"], SearchSettings(population=8, sample=3))
+    monkeypatch.setenv("ZCBENCH_PROGRESS", "0")
+    quiet = run_search(synth["perfect"], vs, 12, 2, seed=3)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("ZCBENCH_PROGRESS", "1")
+    shown = run_search(synth["perfect"], vs, 12, 2, seed=3)
+    err = capsys.readouterr().err
+    assert "search:" in err and "0/4 [" in err  # total = rounds × variants (fast updates are not redrawn)
+    for name in quiet:
+        assert np.array_equal(quiet[name].test, shown[name].test) and quiet[name].trained == shown[name].trained
+
+
 def _toy(name, algo, curves):
     arr = np.asarray(curves, float)
     return RoundsResult(Variant(name, algo, SearchSettings()), arr, arr, [])

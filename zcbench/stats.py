@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats as _st
 
 from .errors import UsageError
+from .progress import bar
 
 WORST_SCORE = -1e8
 SCORE_NAN_POLICIES = ("omit", "worst")
@@ -198,9 +199,11 @@ def bootstrap_ci(
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
     vals = np.empty(resamples)
-    for b in range(resamples):
-        idx = rng.integers(0, s.size, s.size)
-        vals[b] = fn(s[idx], t[idx])
+    with bar(total=resamples, desc=f"bootstrap (n={s.size})", unit="resample") as progress:
+        for b in range(resamples):
+            idx = rng.integers(0, s.size, s.size)
+            vals[b] = fn(s[idx], t[idx])
+            progress.update(1)
     vals = vals[np.isfinite(vals)]
     if vals.size == 0:
         return (math.nan, math.nan)

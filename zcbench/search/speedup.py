@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..progress import bar
 from .algorithms import ALGORITHMS, SearchSettings
 from .problem import SearchProblem
 
@@ -122,19 +123,22 @@ def run_search(
     """Run every variant for ``rounds`` rounds (seeds ``seed..seed+rounds-1``)."""
     check_sizes(problem, variants, budget, rounds)
     out: dict[str, RoundsResult] = {}
-    for v in variants:
-        fn = ALGORITHMS.get(v.algo).fn
-        val = np.empty((rounds, budget))
-        test = np.empty((rounds, budget))
-        best_test = np.empty((rounds, budget))
-        trained = []
-        for r in range(rounds):
-            counter = fn(problem, budget, np.random.default_rng(seed + r), v.settings)
-            if len(counter.order) != budget:  # an algorithm bug, not a user error
-                raise RuntimeError(f"{v.name} trained {len(counter.order)} models, budget {budget}")
-            val[r], test[r], best_test[r] = counter.history_val, counter.history_test, counter.history_best_test
-            trained.append(list(counter.order))
-        out[v.name] = RoundsResult(v, val, test, trained, best_test)
+    with bar(total=rounds * len(variants), desc="search", unit="round") as progress:
+        for v in variants:
+            fn = ALGORITHMS.get(v.algo).fn
+            val = np.empty((rounds, budget))
+            test = np.empty((rounds, budget))
+            best_test = np.empty((rounds, budget))
+            trained = []
+            progress.set_postfix_str(v.name, refresh=False)
+            for r in range(rounds):
+                counter = fn(problem, budget, np.random.default_rng(seed + r), v.settings)
+                if len(counter.order) != budget:  # an algorithm bug, not a user error
+                    raise RuntimeError(f"{v.name} trained {len(counter.order)} models, budget {budget}")
+                val[r], test[r], best_test[r] = counter.history_val, counter.history_test, counter.history_best_test
+                trained.append(list(counter.order))
+                progress.update(1)
+            out[v.name] = RoundsResult(v, val, test, trained, best_test)
     return out
 
 
