@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 _EDGE = 1 << 20  # bytes hashed at each end of a file
+NO_TRUTH = "none"  # the truth of a run scored without a dump (zcbench.store.schema)
 
 
 def dump_fingerprint(path: str | Path) -> str:
@@ -37,8 +38,6 @@ def dump_fingerprint(path: str | Path) -> str:
 
 def truth_id(dump: str | Path | None, epochs: int | None) -> str:
     """The identity of a run's accuracy columns (``store.schema``): ``none`` without a dump."""
-    from .store import NO_TRUTH
-
     if not dump:
         return NO_TRUTH
     return f"{dump_fingerprint(dump)};epochs={epochs if epochs is not None else 'default'}"

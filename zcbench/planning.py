@@ -7,8 +7,10 @@ created. The plan is the only input of the engine.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,19 @@ class Plan:
 
     def info(self, proxy: str) -> RunInfo:
         return self.infos[proxy]
+
+
+def shard_of(arch: str, n: int) -> int:
+    """Which of ``n`` shards (``--shard i/n``) an arch belongs to: by hash, so it depends on nothing but
+    the arch and every machine of a sharded run agrees."""
+    return int.from_bytes(hashlib.sha256(arch.encode()).digest()[:8], "big") % n
+
+
+def apply_shard(archs: Sequence[str], shard: tuple[int, int] | None) -> list[str]:
+    if shard is None:
+        return list(archs)
+    i, n = shard
+    return [a for a in archs if shard_of(a, n) == i]
 
 
 def _read_archs_file(space: Space, archs_file: str | Path) -> list[str]:
@@ -130,8 +145,6 @@ def plan_run(
 
     ``retry_failed`` schedules again the architectures stored as failed (their rows are replaced);
     ``allow_mixed`` lets rows of other library versions or device kind join a run (``--ignore-versions``)."""
-    from .engine.shards import apply_shard
-
     settings = settings.validated()
     selection = (selection or ArchSelection()).validated()
     space = get_space(settings.space)

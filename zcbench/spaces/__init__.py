@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..data.spec import InputSpec
 from ..registry import Registry
-from .base import Benchmark, InputSpec, Record, Space
+from .base import Benchmark, Record, Space
 
 SPACES: Registry[type[Space]] = Registry("space")
 
@@ -14,18 +15,16 @@ def register_space(cls: type[Space]) -> type[Space]:
 
 
 def get_space(name: str) -> Space:
-    """An instance of the space called ``name`` (raises UsageError for an unknown one)."""
-    return SPACES.get(name)()
+    """An instance of the space called ``name`` (raises UsageError for an unknown one). A store name with a
+    network variant (``nb201[samsung]``) gives its space: architectures and search do not depend on it."""
+    base, _, variant = str(name).partition("[")
+    space = SPACES.get(base)()
+    if variant:
+        space.check_variant(variant.rstrip("]"))
+    return space
 
 
-# Importing the modules registers them.
-from . import nb201  # noqa: E402,F401
-
-for _mod in ("nb101", "nb301", "tnb101"):
-    try:
-        __import__(f"{__name__}.{_mod}")
-    except ModuleNotFoundError as _err:  # a space still being written is simply absent
-        if _err.name != f"{__name__}.{_mod}":
-            raise
+# Importing the modules registers them (a missing module is a bug, and fails loudly).
+from . import nb101, nb201, nb301, tnb101  # noqa: E402,F401
 
 __all__ = ["SPACES", "Space", "Benchmark", "Record", "InputSpec", "register_space", "get_space"]

@@ -49,10 +49,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..fingerprints import NO_TRUTH
+
 FORMAT = "zcbench"
 FORMAT_VERSION = 1
 COLUMNS = ("index", "arch", "score", "seconds", "val_accuracy", "test_accuracy", "error")
-NO_TRUTH = "none"  # the truth of a run scored without a dump
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
