@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArchError, DumpError, UsageError
+from ..progress import bar
 from ..spaces import Space, get_space
 from ..spaces import nb101 as _nb101
 from ..spaces import nb201 as _nb201
@@ -53,6 +54,7 @@ NON_PROXY_FIELDS = frozenset({"val_accuracy", "test_accuracy", "idx", "arch", "i
 FAILED_SCORE = -1e8  # NASLib's predictive.py replaces a non-finite score by this
 _NAME_RE = re.compile(r"zc_(" + "|".join(sorted(NASLIB_SPACES, key=len, reverse=True)) + r")(?![a-z0-9_])")
 _GUESS_SAMPLE = 200  # keys per dataset tried when the benchmark is guessed from the key shapes
+_PROGRESS_ARCHS = 20_000  # show a bar when converting more keys than this (the NB201 file has 46,875: ~2 s)
 
 
 def base_space(store_space: str) -> str:
@@ -216,10 +218,20 @@ def read_suite_zero(
             f"({', '.join(sp.datasets)})"
         )
     skip_note = [f"datasets not in zcbench's {base} left out: {', '.join(skipped)}"] if skipped else []
-    for dataset, section in sections.items():
-        if dataset in skipped:
-            continue
-        runs += _read_section(p, digest, store_space, sp, dataset, section, convert, dedupe, layout_note + skip_note)
+    cache: dict[str, str] = {}  # key -> canonical arch; the datasets of a file share their keys
+
+    def canonical(key: str) -> str:
+        if key not in cache:
+            cache[key] = sp.parse(convert(key))
+        return cache[key]
+
+    total = sum(len(sec) for ds, sec in sections.items() if ds not in skipped)
+    with bar(total=total, desc=f"reading {p.name}", unit="arch", quiet=total < _PROGRESS_ARCHS) as b:
+        for dataset, section in sections.items():
+            if dataset in skipped:
+                continue
+            runs += _read_section(p, digest, store_space, dataset, section, canonical, dedupe, layout_note + skip_note)
+            b.update(len(section))
     return runs
 
 
@@ -227,10 +239,9 @@ def _read_section(
     p: Path,
     digest: str,
     store_space: str,
-    sp: Space,
     dataset: str,
     section: Mapping[str, Any],
-    convert: Callable[[str], str],
+    canonical: Callable[[str], str],
     dedupe: Callable[[str], str],
     common_notes: list[str],
 ) -> list[ImportedRun]:
@@ -246,7 +257,7 @@ def _read_section(
         if not isinstance(entry, dict):
             raise DumpError(f"{where}: entry is {type(entry).__name__}, not an object")
         try:
-            arch = sp.parse(convert(key))
+            arch = canonical(key)
         except ArchError as err:
             raise DumpError(f"{where}: {err}") from None
         ident = dedupe(arch)
