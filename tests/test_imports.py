@@ -532,7 +532,8 @@ def test_abdelfattah_nb201_pickle(tmp_path):
     runs = {r.proxy: r for r in read_abdelfattah(path)}
     assert set(runs) == {"grad_norm", "jacov", "synflow"}
     r = runs["jacov"]
-    assert (r.space, r.dataset, r.origin, r.source) == ("nb201", "cifar100", "abdelfattah", NB2_NAME)
+    # Samsung scored its own NAS201Model: zcbench's --variant samsung, stored as nb201[samsung]
+    assert (r.space, r.dataset, r.origin, r.source) == ("nb201[samsung]", "cifar100", "abdelfattah", NB2_NAME)
     assert r.sha256 == file_sha256(path)
     assert r.archs == [s for _, s in NB201_CASES]
     np.testing.assert_array_equal(r.scores, [-30.0, -31.0, np.nan, -33.0, -34.0])
@@ -553,6 +554,7 @@ def test_abdelfattah_dataset_from_name_or_argument(tmp_path):
     named = _append(tmp_path / NB2_NAME, _nb2_records())
     _one_line_dump_error(read_abdelfattah, named, dataset="cifar10", match="file name says cifar100")
     _one_line_dump_error(read_abdelfattah, named, space="nb101", match="nb201 results, not nb101")
+    assert read_abdelfattah(named, space="nb201[samsung]")[0].space == "nb201[samsung]"
     with pytest.raises(UsageError):
         read_abdelfattah(plain, dataset="imagenet")
 

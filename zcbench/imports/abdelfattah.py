@@ -45,6 +45,10 @@ from .agreement import transform_for
 from .base import ImportedRun, looks_like_pickle
 
 ORIGIN = "abdelfattah"
+# record kind -> zcbench store space. Samsung scored NB201 on its own NAS201Model (every candidate op
+# instantiated; synflow, params and l2_norm differ from the official TinyNetwork's), which zcbench builds
+# as `--variant samsung` and stores as nb201[samsung]; its NB101 network is zcbench's default one.
+STORE_SPACES = {"nb201": "nb201[samsung]", "nb101": "nb101"}
 PROXY_NAMES = {"jacob_cov": "jacov"}  # Samsung's name -> zcbench's
 FILE_DATASETS = {"cf10": "cifar10", "cf100": "cifar100", "im120": "ImageNet16-120"}  # nasbench2_pred.py pfn
 _NB2_NAME = re.compile(r"nb2_(cf10|cf100|im120)_")
@@ -163,7 +167,8 @@ def read_abdelfattah(
 ) -> list[ImportedRun]:
     """Every proxy column of one of Abdelfattah et al.'s result pickles (or a folder of NB101 ones).
 
-    The space comes from the records (NB201 records have ``arch``, NB101 ones ``hash``); the NB201
+    The space comes from the records (NB201 records have ``arch``, NB101 ones ``hash``); NB201 runs
+    are stored as ``nb201[samsung]``, the network Samsung scored (zcbench's ``--variant samsung``). The NB201
     dataset from the file name (``nb2_cf100_...`` → cifar100) or ``dataset``. An argument that
     contradicts the file is refused. NB101 needs ``hash_to_arch`` (a mapping or a function from module
     hash to canonical NB101 string, e.g. the ``parse`` of an NB101 space with its dump loaded).
@@ -177,7 +182,7 @@ def read_abdelfattah(
     except StopIteration:
         raise DumpError(f"{p}: empty file") from None
     kind = _kind(first, f"{f0}: record 0")
-    if space is not None and space != kind:
+    if space is not None and space not in (kind, STORE_SPACES[kind]):
         raise DumpError(f"{p}: these are {kind} results, not {space}")
     sp = (spaces or {}).get(kind) or get_space(kind)
     if kind == "nb201":
@@ -265,7 +270,7 @@ def read_abdelfattah(
             run_notes.append(f"{non_numeric} non-numeric scores read as NaN")
         runs.append(
             ImportedRun(
-                space=kind,
+                space=STORE_SPACES[kind],
                 dataset=ds,
                 proxy=proxy,
                 origin=ORIGIN,

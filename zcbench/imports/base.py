@@ -27,7 +27,8 @@ class ImportedRun:
     """One published (space, dataset, proxy) column, converted to zcbench's vocabulary."""
 
     space: str  # zcbench store space: "nb101", "nb201", "nb301[naslib]" (NASLib scored its own smaller
-    # DARTS net = zcbench's `--variant naslib`), "tnb101_micro", "tnb101_macro"
+    # DARTS net = zcbench's `--variant naslib`), "tnb101_micro", "tnb101_macro"; "nb201[samsung]" for
+    # Abdelfattah et al.'s NB201 files (their NAS201Model = zcbench's `--variant samsung`)
     dataset: str  # zcbench dataset/task name: cifar10, cifar100, ImageNet16-120, class_scene, ...
     proxy: str  # the source's proxy name (synflow, jacov, nwot, zen, ...)
     origin: str  # "naslib" or "abdelfattah"
