@@ -352,3 +352,27 @@ class NB101(Space):
     def input_spec(self, dataset: str) -> InputSpec:
         self.check_dataset(dataset)
         return InputSpec((3, 32, 32), NUM_CLASSES, "classification", MEAN, STD)
+
+
+# -- NASLib's encoding (NAS-Bench-Suite-Zero keys) ---------------------------------------------
+
+# NASLib ``search_spaces/nasbench101/conversions.py`` ``all_ops``: op index -> name.
+NASLIB_OPS = ("input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
+
+
+def naslib_key_to_arch(key: str) -> str:
+    """NASLib's NB101 hash ``convert_spec_to_tuple``: the V×V matrix flattened row-major, then V op
+    indices into ``NASLIB_OPS`` (V = 7 for its padded specs: 56 integers) → the canonical pruned spec
+    string (what ``parse`` returns without a dump). Raises ArchError."""
+    text = re.sub(r"np\.\w+\((-?\d+)\)", r"\1", str(key))  # tolerate numpy>=2 reprs of the ints
+    if not re.fullmatch(r"\s*[\(\[]\s*\d+(\s*,\s*\d+)*\s*,?\s*[\)\]]\s*", text):
+        raise ArchError(f"invalid NASLib NB101 key {str(key)[:60]!r}: expected a tuple of integers")
+    values = [int(d) for d in re.findall(r"\d+", text)]
+    v = next((n for n in range(2, MAX_VERTICES + 1) if n * n + n == len(values)), None)
+    if v is None:
+        raise ArchError(f"invalid NASLib NB101 key {str(key)[:60]!r}: {len(values)} integers is not V*V + V, V <= 7")
+    ops = values[v * v :]
+    if any(o >= len(NASLIB_OPS) for o in ops):
+        raise ArchError(f"invalid NASLib NB101 key {str(key)[:60]!r}: op indices must be 0..{len(NASLIB_OPS) - 1}")
+    matrix = [values[r * v : (r + 1) * v] for r in range(v)]
+    return spec_string(*validate_spec(matrix, [NASLIB_OPS[o] for o in ops]))

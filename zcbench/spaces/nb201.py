@@ -341,3 +341,26 @@ class NB201(Space):
         size = 16 if dataset == "ImageNet16-120" else 32
         mean, std = NORMALISATION[dataset]
         return InputSpec((3, size, size), NUM_CLASSES[dataset], "classification", mean, std)
+
+
+# -- NASLib's encoding (NAS-Bench-Suite-Zero keys) ---------------------------------------------
+
+# NASLib ``search_spaces/nasbench201/conversions.py``: op index -> name, and the edge each position
+# of an op-index tuple stands for (nodes 1-based, node 1 = input). Not the official OPS order.
+NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+NASLIB_EDGES = ((1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4))
+
+
+def naslib_key_to_arch(key: str) -> str:
+    """NASLib's NB201 hash ``str(tuple(op_indices))``, e.g. ``'(4, 3, 3, 3, 2, 3)'``, → the official
+    string, as NASLib's ``convert_op_indices_to_str``: edge (i, j) becomes ``op~(i-1)`` of node j-1.
+    Raises ArchError."""
+    if not re.fullmatch(r"\s*[\(\[]\s*\d+(\s*,\s*\d+){5}\s*,?\s*[\)\]]\s*", str(key)):
+        raise ArchError(f"invalid NASLib NB201 key {str(key)[:60]!r}: expected a tuple of 6 op indices")
+    ops = [int(d) for d in re.findall(r"\d+", str(key))]
+    if any(not 0 <= o < len(NASLIB_OPS) for o in ops):
+        raise ArchError(f"invalid NASLib NB201 key {key!r}: op indices must be 0..{len(NASLIB_OPS) - 1}")
+    geno: list[list[tuple[str, int]]] = [[], [], []]
+    for (i, j), o in sorted(zip(NASLIB_EDGES, ops), key=lambda e: (e[0][1], e[0][0])):
+        geno[j - 2].append((NASLIB_OPS[o], i - 1))
+    return format_arch(geno)

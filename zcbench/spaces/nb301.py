@@ -392,3 +392,17 @@ class NB301(Space):
     def input_spec(self, dataset: str) -> InputSpec:
         self.check_dataset(dataset)
         return InputSpec((3, 32, 32), 10, "classification", DARTS_MEAN, DARTS_STD)
+
+
+# -- NASLib's encoding (NAS-Bench-Suite-Zero keys) ---------------------------------------------
+
+
+def naslib_key_to_arch(key: str) -> str:
+    """NASLib's NB301 hash ``str(compact)``: ``(((input, op), x8), ((input, op), x8))``; early NASLib
+    files write the cells as lists (``[[(0, 4), ...], [...]]``) → the canonical genotype string, via
+    ``compact_to_genotype`` (NASLib ``convert_compact_to_genotype``). Raises ArchError."""
+    try:
+        compact = ast.literal_eval(str(key).strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ArchError(f"invalid NASLib NB301 key {str(key)[:60]!r}: not a compact tuple") from None
+    return format_genotype(compact_to_genotype(compact, str(key)))

@@ -379,3 +379,20 @@ class TNB101Macro(_TNB101):
                 seen.add(c)
                 out.append(f"64-{c}-basic")
         return out
+
+
+# -- NASLib's encoding (NAS-Bench-Suite-Zero keys) ---------------------------------------------
+
+
+def naslib_key_to_arch(key: str, space: str) -> str:
+    """NASLib's TNB101 hash ``str(tuple(op_indices))`` of ``space`` (tnb101_micro / tnb101_macro) → the
+    canonical string. NASLib builds and queries these nets through ``convert_op_indices_micro_to_str``
+    (digits in place, no reordering) and ``..._macro_to_str`` (zeros dropped), which is what ``parse``
+    does with a tuple. Raises ArchError."""
+    cls = {"tnb101_micro": TNB101Micro, "tnb101_macro": TNB101Macro}.get(space)
+    if cls is None:
+        raise ArchError(f"no TransNAS-Bench-101 space {space!r}")
+    s = str(key).strip()
+    if not _TUPLE_RE.match(s):
+        raise ArchError(f"invalid NASLib {space} key {s[:60]!r}: expected a tuple of op digits")
+    return cls()._from_tuple(_tuple_digits(s))
