@@ -29,3 +29,7 @@ class DataError(ZcbenchError):
 
 class StoreError(ZcbenchError):
     """The HDF5 results file is unreadable, foreign, or cannot be written."""
+
+
+class DownloadError(ZcbenchError):
+    """A download that cannot be fetched, fails its checksum or structure check, or cannot be installed."""

@@ -6,7 +6,7 @@ import importlib
 
 from .app import main
 
-for _mod in ("info", "score", "report", "bench", "engine_cmds", "search"):
+for _mod in ("info", "score", "report", "bench", "engine_cmds", "search", "download"):
     try:
         importlib.import_module(f"{__name__}.{_mod}")
     except ModuleNotFoundError as _err:  # a command module still being written is simply absent
