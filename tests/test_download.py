@@ -392,6 +392,23 @@ def test_gdrive_entries_go_through_gdown_with_the_catalog_id(tmp_path, monkeypat
     assert lock["parts"]["NAS-Bench-201-v1_0-e61699.pth"]["source"].endswith("id=1SKW0Cu0u8-gb18zDpaAGi0f74UdXeGKs")
 
 
+def test_gdrive_transfer_shorter_than_announced_is_refused(tmp_path, monkeypatch):
+    gdown = pytest.importorskip("gdown")
+
+    def short_download(id=None, output=None, progress=None, **kw):
+        if progress is None:
+            pytest.skip("gdown without a progress callback")
+        Path(output).write_bytes(b"PK\x03\x04" + b"\0" * 46)
+        progress(50, 100)  # Drive announced 100 bytes
+        return output
+
+    monkeypatch.setattr(gdown, "download", short_download)
+    entry = {"name": "tnb101", "target": "t.pth", "gdrive": "1BV_BRMsCUVBtSVj4SN4QmA9Pjd35B2M4"}
+    write_catalog(tmp_path, monkeypatch, [{**entry, "check": "torch-pth", "manual": "the Drive folder"}])
+    one_line_error(run("download", "tnb101", "--to", tmp_path / "d", ok=False), "stopped at 50 of 100 bytes")
+    assert not (tmp_path / "d" / "t.pth").exists()
+
+
 def test_missing_gdown_names_the_extra_and_the_manual_link(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "gdown", None)  # import gdown -> ImportError
     entry = {"name": "tnb101", "target": "t.pth", "gdrive": "1BV_BRMsCUVBtSVj4SN4QmA9Pjd35B2M4"}

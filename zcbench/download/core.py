@@ -253,7 +253,7 @@ class Downloader:
             verified = "size, " if expected is not None else ""
         verified += f"structure: {part.check}" + ("" if resolved.checksum else "; SHA-256 recorded")
         fetched = {"file": resolved.file, "size": size, "sha256": sha256}
-        self.lock.record(part.path, entry.name, source, fetched, verified)
+        self.lock.record(part.path, entry.name, source, fetched, verified, None if part.unpack else sha256)
         self.lock.save()
         return verified
 

@@ -242,6 +242,13 @@ def import_gdown():
     return gdown
 
 
+def _gdown_errors(gdown) -> tuple[type[BaseException], ...]:
+    """What gdown raises for a file it cannot fetch (its own types differ between versions)."""
+    exc = getattr(gdown, "exceptions", None)
+    own = (getattr(exc, n, None) for n in ("FileURLRetrievalError", "DownloadError"))
+    return (*(t for t in own if isinstance(t, type)), OSError, ValueError)
+
+
 class GDriveDownloader:
     """A pooch downloader that lets gdown fetch a Drive file, resuming gdown's own partial file."""
 
@@ -260,12 +267,14 @@ class GDriveDownloader:
         if "retries" in params:  # gdown >= 6 resumes transient failures itself
             kwargs["retries"] = ATTEMPTS - 1
         self.staged.parent.mkdir(parents=True, exist_ok=True)
+        announced: list[int | None] = [None]  # the size Drive announced, when gdown reports it
         with bar(desc=self.desc, unit="B", quiet=self.quiet, unit_scale=True) as b:
             if "progress" in params:
 
                 def progress(done: int, total: int | None) -> None:
                     if total and b.total != total:
                         b.total = total
+                    announced[0] = total
                     b.update(done - b.n)
 
                 kwargs["progress"] = progress
@@ -275,12 +284,16 @@ class GDriveDownloader:
                 out = gdown.download(**kwargs)
             except requests.exceptions.RequestException as err:
                 raise TransferError(_short(err)) from None
-            except Exception as err:  # noqa: BLE001 - gdown raises its own types (FileURLRetrievalError, ...)
+            except _gdown_errors(gdown) as err:
                 text = str(err).strip()
                 first = text.splitlines()[0][:200] if text else type(err).__name__
                 raise TransferError(reason_from_text(text) or f"gdown: {first}") from None
         if not out or not self.staged.is_file():
             raise TransferError("gdown returned without the file")
+        got = self.staged.stat().st_size
+        if announced[0] and got != announced[0]:
+            self.staged.unlink()
+            raise TransferError(f"transfer stopped at {got} of {announced[0]} bytes")
         os.replace(self.staged, output_file)
 
 

@@ -23,12 +23,12 @@ LOCK_NAME = "zcbench-downloads.json"
 FORMAT = "zcbench-downloads/1"
 
 
-def fingerprint(path: Path) -> dict[str, Any]:
-    """Full fingerprint of an installed file or folder (hashes everything)."""
+def fingerprint(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Full fingerprint of an installed file or folder (hashes everything; a file's SHA-256 may be given)."""
     if path.is_dir():
         return {"kind": "dir", **tree_stats(path), "digest": tree_digest(path)}
     st = path.stat()
-    return {"kind": "file", "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_digest(path)}
+    return {"kind": "file", "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256 or file_digest(path)}
 
 
 def compare(path: Path, rec: dict[str, Any], verify: bool = False) -> str:
@@ -80,13 +80,22 @@ class LockFile:
             return "unrecorded" if target.exists() else "missing"
         return compare(target, rec["installed"], verify)
 
-    def record(self, rel: str, entry: str, source: str, fetched: dict[str, Any] | None, verified: str) -> None:
+    def record(
+        self,
+        rel: str,
+        entry: str,
+        source: str,
+        fetched: dict[str, Any] | None,
+        verified: str,
+        sha256: str | None = None,
+    ) -> None:
+        """Record ``rel`` as installed now (``sha256``: the file's hash when already computed)."""
         self.parts[rel] = {
             "entry": entry,
             "source": source,
             "fetched": fetched,
             "verified": verified,
-            "installed": fingerprint(self.root / rel),
+            "installed": fingerprint(self.root / rel, sha256),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
 
