@@ -43,19 +43,19 @@ SAMSUNG_PROXIES = grad_norm snip grasp fisher synflow jacov
 SUITE_PROXIES = epe_nas fisher flops grad_norm grasp jacov l2_norm nwot params plain snip synflow zen
 SWAP_PROXIES = swap reg_swap nwot
 
-# What to download (keep in sync with data/README.md).
-GET_NB201 = NAS-Bench-201 v1.0 dump NAS-Bench-201-v1_0-e61699.pth (2.2 GB, Google Drive link in github.com/D-X-Y/NAS-Bench-201 README) -> $(NB201_DUMP)
-GET_NB101 = NAS-Bench-101 nasbench_only108.tfrecord (499 MB) from https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord -> $(NB101_DUMP)
-GET_NB301 = NAS-Bench-Suite-Zero NB301 file zc_nasbench301.json (Google Drive link in the automl/NASLib README, branch zerocost) -> $(NB301_DUMP)
-GET_TNB101 = TransNAS-Bench-101 transnas-bench_v10141024.pth (Google Drive link in github.com/yawen-d/TransNASBench README) -> $(TNB101_DUMP)
-GET_C10 = CIFAR-10 python version https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz unpacked -> $(DATA)/cifar-10-batches-py/
-GET_C100 = CIFAR-100 python version https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz unpacked -> $(DATA)/cifar-100-python/
-GET_IN16 = ImageNet16 (downsampled ImageNet 16x16; Google Drive link in the NAS-Bench-201 README) unpacked -> $(DATA)/ImageNet16/ (train_data_batch_1..10, val_data)
-GET_TASKONOMY = Taskonomy mini (NASLib naslib/data/taskonomydata_mini/download_tnb.sh) -> $(DATA)/taskonomydata_mini/
+# What to download (keep in sync with data/README.md; `zcbench download NAME` fetches each, verified).
+GET_NB201 = NAS-Bench-201 v1.0 dump NAS-Bench-201-v1_0-e61699.pth (2.2 GB, Google Drive link in github.com/D-X-Y/NAS-Bench-201 README; zcbench download nb201-v1_0) -> $(NB201_DUMP)
+GET_NB101 = NAS-Bench-101 nasbench_only108.tfrecord (499 MB) from https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord (zcbench download nb101-only108) -> $(NB101_DUMP)
+GET_NB301 = NAS-Bench-Suite-Zero NB301 file zc_nasbench301.json (Google Drive link in the automl/NASLib README, branch zerocost; zcbench download zc-nb301) -> $(NB301_DUMP)
+GET_TNB101 = TransNAS-Bench-101 transnas-bench_v10141024.pth (Google Drive link in github.com/yawen-d/TransNASBench README; zcbench download tnb101) -> $(TNB101_DUMP)
+GET_C10 = CIFAR-10 python version https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz unpacked (zcbench download cifar10) -> $(DATA)/cifar-10-batches-py/
+GET_C100 = CIFAR-100 python version https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz unpacked (zcbench download cifar100) -> $(DATA)/cifar-100-python/
+GET_IN16 = ImageNet16 (downsampled ImageNet 16x16; Google Drive links in the NAS-Bench-201 README and NASLib; zcbench download imagenet16) unpacked -> $(DATA)/ImageNet16/ (train_data_batch_1..10, val_data)
+GET_TASKONOMY = Taskonomy mini (NASLib naslib/data/taskonomydata_mini/download_tnb.sh; zcbench download taskonomy-mini) -> $(DATA)/taskonomydata_mini/
 
 # $(call need,PATH,WHAT): record a missing input; $(call needs_done) stops when any is missing.
 need = test -e $(1) || { echo "zcbench: missing $(1)"; echo "  download: $(2)"; echo x >> $(R)/.missing; }
-needs_done = test ! -s $(R)/.missing || { rm -f $(R)/.missing; echo "zcbench: download the files above (details in data/README.md), then re-run make $@"; exit 1; }
+needs_done = test ! -s $(R)/.missing || { rm -f $(R)/.missing; echo "zcbench: download the files above (details in data/README.md), then re-run make $@"; echo "zcbench: all of them, verified: zcbench download --for $@ --to $(DATA)"; exit 1; }
 # $(call run,COMMAND): append the command to commands.sh, then run it.
 run = echo '$(strip $(1))' >> $(R)/commands.sh && $(1)
 ENV_CMD = $(PYTHON) -c "import platform, sys, torch, numpy, scipy, pandas, zcbench; print('python', sys.version.split()[0]); print('platform', platform.platform()); print('zcbench', zcbench.__version__); print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version()); print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'pandas', pandas.__version__); print('devices', [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ['cpu']); print('DEVICE=$(DEVICE) WORKERS=$(WORKERS)')"

@@ -46,6 +46,9 @@ def test_missing_data_stops_with_download_instructions(target, tmp_path):
     out = p.stdout + p.stderr
     assert p.returncode != 0
     assert "NAS-Bench-201" in out and "download" in out and "data/README.md" in out
+    # one command fetches everything the target needs (tests/test_download.py checks the list itself)
+    assert f"zcbench download --for {target} --to {tmp_path}/data" in out
+    assert "zcbench download nb201-v1_0" in out  # and each missing file names its catalog entry
     assert not (tmp_path / "reports" / target / "results.h5").exists()
 
 

@@ -43,3 +43,7 @@ class Interrupted(ZcbenchError):
     """Ctrl-C / SIGTERM: finished work is saved; the message says how to resume."""
 
     exit_code = 130
+
+
+class DownloadError(ZcbenchError):
+    """A download that cannot be fetched, fails its checksum or structure check, or cannot be installed."""
