@@ -135,7 +135,7 @@ def score(
 @click.option("--dataset", help="Only this dataset.")
 def export(results, fmt, output, sort_by, head, space, dataset) -> None:
     """One row per (space, dataset, arch): index, arch, one column per proxy, val/test accuracy."""
-    from ..report_export import export_frame
+    from ..report.export import export_frame
 
     text = export_frame(results, fmt=fmt, sort_by=sort_by, head=head, space=space, dataset=dataset)
     if output:
