@@ -380,7 +380,8 @@ def test_bench_engine_rows(tmp_path):
     assert all(r.archs == 3 and r.archs_per_s > 0 for r in rows)
     table = format_throughput(rows)
     assert table.splitlines()[0].split()[:4] == ["workers", "archs", "seconds", "arch/s"]
-    assert len(table.splitlines()) == 3
+    assert set(table.splitlines()[1].replace(" ", "")) == {"-"}  # the shared formatter's rule under the header
+    assert len(table.splitlines()) == 2 + len(rows)
 
 
 def test_ray_executor_matches_reference(tmp_path, monkeypatch, faulty, archs_file, archs, reference):

@@ -361,3 +361,16 @@ def test_samsung_network_rows_compare_with_the_same_published_cells():
     assert sam[sam["proxy"] == "vote"].iloc[0]["status"] == "ok"
     official = cmp[(cmp["space"] == "nb201") & (cmp["dataset"] == "cifar100")]
     assert official["status"].str.startswith("missing").all()  # cifar100 rows are all samsung here
+
+
+def test_cli_export_table_and_json_through_the_shared_formatter(results_file):
+    args = ["export", str(results_file), "--format", "table", "--sort", "good", "--head", "3"]
+    res = CliRunner().invoke(_cli(), args)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].split()[:4] == ["rank", "space", "dataset", "index"] and len(lines) == 2 + 3
+    assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3"]
+    res = CliRunner().invoke(_cli(), ["export", str(results_file), "--format", "json", "--dataset", "cifar10"])
+    recs = json.loads(res.output)
+    assert len(recs) == 30 and isinstance(recs[0]["index"], int)
+    assert [r["index"] for r in recs if r["good"] is None] == [3]  # the failed score is null, not NaN

@@ -14,8 +14,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
 import torch
 
+from .formatting import format_frame
+from .progress import track
 from .proxies.runner import compute_one, compute_scores
 from .scoring import ArchScorer
 from .settings import RunSettings
@@ -55,22 +58,33 @@ class BenchResult:
     def ratio(self) -> float:
         return self.plain_total / self.shared_total if self.shared_total > 0 else math.nan
 
-    def table(self) -> str:
+    def frame(self) -> pd.DataFrame:
+        """Mean seconds per architecture of both loops and their ratio: each proxy, each shared pass
+        (with its members), then ALL."""
         n = max(self.n_archs, 1)
-        lines = [
-            f"device {self.device}, {self.n_archs} architecture(s), torch threads {torch.get_num_threads()}",
-            f"{'proxy':<12} {'plain s/arch':>13} {'shared s/arch':>14} {'ratio':>7}",
-        ]
-        for p in self.proxies:
-            a, b = self.plain[p] / n, self.shared[p] / n
-            lines.append(f"{p:<12} {a:13.3f} {b:14.3f} {a / b if b > 0 else math.nan:7.2f}")
+
+        def row(label: str, plain: float, shared: float, members: str = "") -> dict:
+            ratio = plain / shared if shared > 0 else math.nan
+            return {
+                "proxy": label,
+                "plain s/arch": plain / n,
+                "shared s/arch": shared / n,
+                "ratio": ratio,
+                "pass": members,
+            }
+
+        rows = [row(p, self.plain[p], self.shared[p]) for p in self.proxies]
         for label, members in self.groups():
-            a = sum(self.plain[p] for p in members) / n
-            b = sum(self.shared[p] for p in members) / n
-            lines.append(f"{label:<12} {a:13.3f} {b:14.3f} {a / b if b > 0 else math.nan:7.2f}  ({', '.join(members)})")
-        lines.append(f"{'ALL':<12} {self.plain_total / n:13.3f} {self.shared_total / n:14.3f} {self.ratio:7.2f}")
-        lines.append("scores identical: " + ("yes" if not self.mismatches else "NO: " + "; ".join(self.mismatches)))
-        return "\n".join(lines)
+            plain, shared = (sum(d[p] for p in members) for d in (self.plain, self.shared))
+            rows.append(row(label, plain, shared, ", ".join(members)))
+        rows.append(row("ALL", self.plain_total, self.shared_total))
+        return pd.DataFrame(rows)
+
+    def table(self) -> str:
+        """The frame as a text table between the run's settings and whether the scores agree."""
+        head = f"device {self.device}, {self.n_archs} architecture(s), torch threads {torch.get_num_threads()}\n"
+        same = "scores identical: " + ("yes" if not self.mismatches else "NO: " + "; ".join(self.mismatches))
+        return head + format_frame(self.frame(), "table") + same
 
 
 def _same(a: float, b: float) -> bool:
@@ -104,7 +118,7 @@ def run_bench(
     scorer = ArchScorer(settings, device)
     chosen = list(archs) if archs else sp.sample(n_archs, seed)
     res = BenchResult(names, len(chosen), device, {p: 0.0 for p in names}, {p: 0.0 for p in names})
-    for i, arch in enumerate(chosen):
+    for i, arch in enumerate(track(chosen, desc="bench", unit="arch")):
         make_net, ctx = scorer.make_net(arch), scorer.context(arch)
         if warmup and i == 0:
             compute_scores(names, make_net, ctx)

@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from .engine import run_scoring
+from .formatting import format_frame
+from .progress import track
 from .settings import ArchSelection, Execution, RunSettings
 
 
@@ -54,7 +58,7 @@ def engine_throughput(
     counts = list(workers) if workers is not None else list(range(0, (os.cpu_count() or 1) + 1))
     out: list[EngineThroughput] = []
     with tempfile.TemporaryDirectory(prefix="zcbench-bench-") as tmp:
-        for w in counts:
+        for w in track(counts, desc="bench-engine", unit="run"):  # one tick per worker count
             path = Path(tmp) / f"w{w}.h5"
             t0 = time.perf_counter()
             with contextlib.redirect_stderr(io.StringIO()):  # the runs' own log lines are not the report
@@ -69,13 +73,25 @@ def engine_throughput(
     return out
 
 
-def format_throughput(rows: Sequence[EngineThroughput]) -> str:
-    """A plain table: workers, archs, seconds, arch/s, speed-up over the first row."""
-    lines = [f"{'workers':>7} {'archs':>6} {'seconds':>8} {'arch/s':>8} {'speed-up':>8}  device"]
+def throughput_frame(rows: Sequence[EngineThroughput]) -> pd.DataFrame:
+    """workers, archs, seconds, arch/s, speed-up over the first row (the in-process baseline), device."""
     base = rows[0].archs_per_s if rows else float("nan")
-    for r in rows:
-        lines.append(
-            f"{r.workers:>7d} {r.archs:>6d} {r.seconds:>8.2f} {r.archs_per_s:>8.2f} "
-            f"{r.archs_per_s / base:>7.2f}x  {r.device}"
-        )
-    return "\n".join(lines)
+    return pd.DataFrame(
+        [
+            {
+                "workers": r.workers,
+                "archs": r.archs,
+                "seconds": r.seconds,
+                "arch/s": r.archs_per_s,
+                "speed-up": r.archs_per_s / base,
+                "device": r.device,
+            }
+            for r in rows
+        ],
+        columns=["workers", "archs", "seconds", "arch/s", "speed-up", "device"],
+    )
+
+
+def format_throughput(rows: Sequence[EngineThroughput]) -> str:
+    """The throughput frame as a text table (2 decimals: seconds and ratios, not scores)."""
+    return format_frame(throughput_frame(rows), "table", digits=2)

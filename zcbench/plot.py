@@ -41,7 +41,7 @@ def require_matplotlib():
         matplotlib.use("Agg", force=True)
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError("plotting needs matplotlib: pip install 'zcbench[plot]'") from None
+        raise UsageError("plotting needs matplotlib (a zcbench dependency): pip install matplotlib") from None
     return plt
 
 
@@ -82,7 +82,7 @@ def scatter(
     plt = require_matplotlib()
     written: list[Path] = []
     tcol = f"{target}_accuracy"
-    names = rep._select(rep.proxy_columns(frame), proxies)
+    names = rep.select_columns(rep.proxy_columns(frame), proxies)
     for space, dataset, block in _groups(frame, spaces, datasets):
         if tcol not in block or not np.isfinite(block[tcol].to_numpy(dtype=float)).any():
             continue
@@ -171,7 +171,7 @@ def proxy_matrix(
     """Per (space, dataset): Spearman ρ between every pair of proxies (pairwise complete rows)."""
     plt = require_matplotlib()
     written: list[Path] = []
-    names = rep._select(rep.proxy_columns(frame), proxies)
+    names = rep.select_columns(rep.proxy_columns(frame), proxies)
     for space, dataset, block in _groups(frame, spaces, datasets):
         cols = [p for p in names if np.isfinite(block[p].to_numpy(dtype=float)).sum() >= 2]
         if len(cols) < 2:

@@ -23,7 +23,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats as _st
 
 from .errors import UsageError
 from .progress import bar
@@ -32,6 +31,8 @@ WORST_SCORE = -1e8
 SCORE_NAN_POLICIES = ("omit", "worst")
 CORR_NAN_POLICIES = ("nan", "zero")
 SIGNS = ("signed", "abs")
+# the proxies whose majority ``vote`` is (Abdelfattah et al.): the vote proxy and the report both read it here
+VOTE_INPUTS = ("synflow", "jacov", "snip")
 
 
 def clean_pair(
@@ -57,6 +58,14 @@ def _undefined(x: np.ndarray, y: np.ndarray) -> bool:
     return x.size < 2 or np.all(x == x[0]) or np.all(y == y[0])
 
 
+def _scipy_stats():
+    """scipy.stats, imported on the first correlation: every scoring worker imports this module (for
+    ``VOTE_INPUTS``, through the vote proxy) and should not pay scipy's import time (~2 s on 2 cores)."""
+    from scipy import stats
+
+    return stats
+
+
 def _corr(fn: Callable, x, y, score_nan: str) -> float:
     s, t = clean_pair(x, y, score_nan)
     if _undefined(s, t):
@@ -66,17 +75,17 @@ def _corr(fn: Callable, x, y, score_nan: str) -> float:
 
 def spearman(score, target, score_nan: str = "omit") -> float:
     """Spearman ρ (average ranks for ties); NaN when undefined."""
-    return _corr(lambda a, b: _st.spearmanr(a, b).statistic, score, target, score_nan)
+    return _corr(lambda a, b: _scipy_stats().spearmanr(a, b).statistic, score, target, score_nan)
 
 
 def kendall(score, target, score_nan: str = "omit") -> float:
     """Kendall τ-b (scipy's default, what epsinas used); NaN when undefined."""
-    return _corr(lambda a, b: _st.kendalltau(a, b).statistic, score, target, score_nan)
+    return _corr(lambda a, b: _scipy_stats().kendalltau(a, b).statistic, score, target, score_nan)
 
 
 def pearson(score, target, score_nan: str = "omit") -> float:
     """Pearson r of the raw values; NaN when undefined."""
-    return _corr(lambda a, b: _st.pearsonr(a, b).statistic, score, target, score_nan)
+    return _corr(lambda a, b: _scipy_stats().pearsonr(a, b).statistic, score, target, score_nan)
 
 
 def top_mask(values: np.ndarray, k: float) -> np.ndarray:

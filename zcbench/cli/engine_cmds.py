@@ -26,20 +26,26 @@ def status(results: str, n_reasons: int) -> None:
 
     'missing' counts architectures that other runs of the same space and dataset have but this one
     lacks (e.g. a proxy added later, or an interrupted run); the file's journal is included."""
+    import pandas as pd
+
+    from ..formatting import format_frame
     from ..store import coverage
 
     rows = coverage(results)
     if not rows:
         click.echo(f"{results}: no runs yet")
         return
-    w = max(len(f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}") for c in rows)
-    click.echo(f"{'run':{w}s} {'done':>7} {'failed':>7} {'missing':>7}")
-    for c in rows:
-        name = f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}"
-        click.echo(f"{name:{w}s} {c.done:>7d} {c.failed:>7d} {c.missing:>7d}")
-        for reason, n in sorted(c.reasons.items(), key=lambda kv: -kv[1])[: max(0, n_reasons)]:
+    names = [f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}" for c in rows]
+    cols = {"done": [c.done for c in rows], "failed": [c.failed for c in rows], "missing": [c.missing for c in rows]}
+    table = pd.DataFrame({"run": names, **cols})
+    click.echo(format_frame(table, "table"), nl=False)
+    for name, c in zip(names, rows):  # why runs failed, most frequent first, below the table
+        shown = sorted(c.reasons.items(), key=lambda kv: -kv[1])[: max(0, n_reasons)]
+        if shown:
+            click.echo(f"\n{name} failures:")
+        for reason, n in shown:
             click.echo(f"    {n:>5d} x {reason}")
-        if len(c.reasons) > n_reasons > 0:
+        if shown and len(c.reasons) > n_reasons:
             click.echo(f"    ... and {len(c.reasons) - n_reasons} other reasons")
 
 
@@ -89,4 +95,4 @@ def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data
         synthetic=data_dir is None,
         data_dir=data_dir,
     )
-    click.echo(format_throughput(rows))
+    click.echo(format_throughput(rows), nl=False)

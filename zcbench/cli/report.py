@@ -220,7 +220,7 @@ def correlate(
 def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct, spaces, datasets, proxies):
     """Score-vs-accuracy scatters, a proxy × benchmark heatmap and proxy-vs-proxy matrices.
 
-    Needs matplotlib (pip install 'zcbench[plot]'). Writes PNG and/or PDF files under --out.
+    Writes PNG and/or PDF files under --out.
     """
     from .. import plot as zplot
 

@@ -89,7 +89,7 @@ def score(
 def export(results, fmt, output, sort_by, head, space, dataset) -> None:
     """One row per (space, dataset, arch): index, arch, one column per proxy, val/test accuracy."""
     from ..outputs import check_writable, write_text
-    from ..report_export import export_frame
+    from ..report.export import export_frame
 
     if output:
         check_writable(output)

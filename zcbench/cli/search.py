@@ -134,7 +134,7 @@ def search(
     runs plain and with the zero-cost options given, so one command prints the comparison.
     """
     from .. import search as zs
-    from ..report import format_frame
+    from ..formatting import format_frame
     from ..spaces import get_space
     from ..store import load_frame
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..stats import VOTE_INPUTS
 from .base import ProxyContext, register_proxy
-
-VOTE_INPUTS = ("synflow", "jacov", "snip")
 
 
 @register_proxy(

@@ -49,14 +49,10 @@ def read_config(path: str | None) -> dict[str, Any]:
     """The YAML settings file: a mapping of CONFIG_KEYS (others are an error, to catch typos)."""
     if not path:
         return {}
-    from ..report import _read_yaml, config_dirs  # the configs/ lookup the correlation presets use
+    from ..report.presets import find_preset, read_yaml  # the lookup the correlation presets use
 
     p = Path(path)
-    if not p.is_file() and p.suffix not in (".yaml", ".yml"):  # a preset name: configs/search/NAME.yaml
-        p = next((d / "search" / f"{path}.yaml" for d in config_dirs() if (d / "search" / f"{path}.yaml").is_file()), p)
-    if not p.is_file():
-        raise UsageError(f"search config {path} does not exist")
-    data = _read_yaml(p)
+    data = read_yaml(p if p.is_file() else find_preset("search", path))  # a file, else configs/search/NAME.yaml
     data.pop("description", None)
     data.pop("source", None)
     bad = sorted(set(data) - set(CONFIG_KEYS))

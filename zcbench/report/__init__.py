@@ -1,0 +1,56 @@
+"""Correlation tables from a results frame, protocol presets and published numbers, and their output.
+
+One job per module: :mod:`.presets` finds and reads the YAML presets, :mod:`.protocol` holds the
+conventions a number is computed under and the metric names, :mod:`.correlation` computes the
+tables, :mod:`.papers` compares them with published cells, :mod:`.export` renders ``zcbench export``.
+Every table is printed by :func:`zcbench.formatting.format_frame`. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from ..formatting import FORMATS, format_frame, latex_escape
+from ..stats import VOTE_INPUTS
+from .correlation import META_COLUMNS, correlation_table, proxy_columns, select_columns
+from .export import export_frame
+from .papers import Paper, PaperTable, check_failures, compare_paper, load_paper
+from .presets import find_preset, list_presets, read_yaml
+from .protocol import (
+    CORRELATION_METRICS,
+    DISPLAY_DROP,
+    TARGETS,
+    TRANSFORMS,
+    Protocol,
+    display_frame,
+    load_protocol,
+    metric_fn,
+    topk_metrics,
+)
+
+__all__ = [
+    "CORRELATION_METRICS",
+    "DISPLAY_DROP",
+    "FORMATS",
+    "META_COLUMNS",
+    "TARGETS",
+    "TRANSFORMS",
+    "VOTE_INPUTS",
+    "Paper",
+    "PaperTable",
+    "Protocol",
+    "check_failures",
+    "compare_paper",
+    "correlation_table",
+    "display_frame",
+    "export_frame",
+    "find_preset",
+    "format_frame",
+    "latex_escape",
+    "list_presets",
+    "load_paper",
+    "load_protocol",
+    "metric_fn",
+    "proxy_columns",
+    "read_yaml",
+    "select_columns",
+    "topk_metrics",
+]

@@ -1,0 +1,269 @@
+"""Correlation tables: one row per (space, dataset, proxy) of the long results frame, under a protocol.
+
+Everything here works on the frame of ``zcbench.store.load_frame``. The steps of one (space,
+dataset) block are separate functions: the target and the pool of architectures that have one, the
+index sets (all of the pool, or the protocol's seeded samples), one proxy's metrics on those sets,
+the vote row, and the bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+from ..errors import UsageError
+from ..stats import VOTE_INPUTS
+from .protocol import TRANSFORMS, Protocol, metric_fn
+
+META_COLUMNS = ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy")
+
+
+def proxy_columns(frame: pd.DataFrame) -> list[str]:
+    """Score columns: numeric columns that are not metadata, timings or error strings (``vote``
+    has no column of its own: it is computed from synflow, jacov and snip)."""
+    out = []
+    for c in frame.columns:
+        if c in META_COLUMNS or c == "vote" or str(c).endswith(("_time", "_seconds", "_error")):
+            continue
+        if pd.api.types.is_numeric_dtype(frame[c]):
+            out.append(str(c))
+    return out
+
+
+def select_columns(names: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
+    """``names`` matching any of the patterns (wildcards, comma lists), in pattern order; all without patterns."""
+    if not patterns:
+        return list(names)
+    out: list[str] = []
+    for pat in patterns:
+        for part in str(pat).split(","):
+            hits = [n for n in names if fnmatch.fnmatchcase(n, part.strip())]
+            out.extend(h for h in hits if h not in out)
+    return out
+
+
+def _scores(block: pd.DataFrame, proxy: str, protocol: Protocol) -> np.ndarray:
+    s = block[proxy].to_numpy(dtype=np.float64)
+    t = protocol.transforms.get(proxy)
+    return TRANSFORMS[t](s) if t else s
+
+
+def _finish(value: float, is_corr: bool, protocol: Protocol) -> float:
+    """A correlation under the protocol's sign and undefined-value conventions (other metrics as they are)."""
+    if not is_corr:
+        return value
+    return stats.fill_corr_nan(stats.apply_sign(value, protocol.sign), protocol.corr_nan)
+
+
+def _plan(
+    frame: pd.DataFrame,
+    protocol: Protocol,
+    metrics: Sequence[str] | None,
+    proxies: Sequence[str] | None,
+    vote: bool | None,
+) -> tuple[list[str], bool, list[str]]:
+    """Check the request before any work: the metric list (with ``vote`` when voting), whether to
+    vote, and the proxy columns chosen."""
+    metrics = list(metrics or protocol.metrics)
+    for m in metrics:
+        metric_fn(m)
+    want_vote = protocol.vote if vote is None else vote
+    if want_vote and "vote" not in metrics:
+        metrics.append("vote")
+    missing = [c for c in ("space", "dataset") if c not in frame.columns]
+    if missing:
+        raise UsageError(f"results frame lacks column(s) {', '.join(missing)}")
+    all_proxies = proxy_columns(frame)
+    chosen = select_columns(all_proxies, proxies)
+    if proxies and not chosen and not (want_vote and any("vote" in str(p) for p in proxies)):
+        raise UsageError(f"no proxy column matches {', '.join(proxies)} (have: {', '.join(all_proxies) or 'none'})")
+    return metrics, want_vote, chosen
+
+
+def _target_and_pool(block: pd.DataFrame, protocol: Protocol, label: str, notes: list[str]):
+    """The block's target accuracies (NaN where absent) and the indices of the architectures that have one."""
+    tcol = f"{protocol.target}_accuracy"
+    if tcol in block.columns:
+        target = block[tcol].to_numpy(dtype=np.float64)
+    else:
+        target = np.full(len(block), np.nan)
+    pool = np.flatnonzero(np.isfinite(target))
+    if pool.size == 0:
+        notes.append(f"{label}: no {protocol.target} accuracies (dump not loaded?)")
+    return target, pool
+
+
+def _index_sets(pool: np.ndarray, protocol: Protocol, label: str, notes: list[str]) -> list[np.ndarray]:
+    """The architectures each correlation is computed on: the whole pool, or one seeded sample per seed."""
+    if not protocol.sample_size:
+        return [pool]
+    size = int(protocol.sample_size)
+    if 0 < pool.size < size:
+        notes.append(
+            f"{label}: only {pool.size} architectures with a {protocol.target} accuracy, "
+            f"fewer than {protocol.sample_size}: every seed uses all of them"
+        )
+    return [pool[stats.sample_indices(pool.size, size, s)] for s in protocol.seeds]
+
+
+def _proxy_samples(
+    score: np.ndarray, target: np.ndarray, idx_sets: list[np.ndarray], metrics: list[str], protocol: Protocol
+) -> tuple[list[int], dict[str, list[float]]]:
+    """One proxy's architecture count and metric values on every index set."""
+    ns: list[int] = []
+    values: dict[str, list[float]] = {m: [] for m in metrics}
+    for idx in idx_sets:
+        cs, ct = stats.clean_pair(score[idx], target[idx], protocol.score_nan)
+        ns.append(int(cs.size))
+        for m in metrics:
+            fn, is_corr = metric_fn(m)
+            values[m].append(_finish(fn(cs, ct), is_corr, protocol))
+    return ns, values
+
+
+def _vote_samples(
+    block: pd.DataFrame,
+    target: np.ndarray,
+    idx_sets: list[np.ndarray],
+    metrics: list[str],
+    protocol: Protocol,
+    label: str,
+    notes: list[str],
+) -> tuple[list[int], dict[str, list[float]]]:
+    """The vote's architecture count and value on every index set (other metrics are NaN on this row).
+    The pairwise vote is quadratic in n, so sets above ``vote_max_n`` are skipped with a note."""
+    ns: list[int] = []
+    values: dict[str, list[float]] = {m: [] for m in metrics}
+    for idx in idx_sets:
+        mat = np.vstack([_scores(block.iloc[idx], p, protocol) for p in VOTE_INPUTS])
+        if idx.size > protocol.vote_max_n:
+            v = math.nan
+            notes.append(f"{label}: vote skipped, {idx.size} > vote_max_n {protocol.vote_max_n}")
+        else:
+            v = stats.vote(mat, target[idx], protocol.score_nan)
+        ns.append(int(np.all(np.isfinite(mat), axis=0).sum()) if protocol.score_nan == "omit" else int(idx.size))
+        for m in metrics:
+            values[m].append(v if m == "vote" else math.nan)
+    return ns, values
+
+
+def _summary(ns: list[int], values: dict[str, list[float]], n_sets: int) -> dict[str, Any]:
+    """``n`` (an int when every set had the same count, else their mean), ``samples`` and each metric's mean."""
+    row: dict[str, Any] = {
+        "n": int(ns[0]) if len(set(ns)) == 1 else float(np.mean(ns)) if ns else 0,
+        "samples": n_sets,
+    }
+    for m, vals in values.items():
+        row[m] = float(np.mean(vals)) if vals else math.nan
+    return row
+
+
+def _ci_columns(
+    score: np.ndarray,
+    target: np.ndarray,
+    pool: np.ndarray,
+    metrics: list[str],
+    protocol: Protocol,
+    resamples: int,
+    seed: int,
+) -> dict[str, float]:
+    """``<metric>_lo/_hi``: percentile bootstrap 95% intervals over the whole pool."""
+    cs, ct = stats.clean_pair(score[pool], target[pool], protocol.score_nan)
+    out: dict[str, float] = {}
+    for m in metrics:
+        fn, is_corr = metric_fn(m)
+        lo, hi = stats.bootstrap_ci(
+            lambda a, b, fn=fn, is_corr=is_corr: _finish(fn(a, b), is_corr, protocol), cs, ct, resamples, seed=seed
+        )
+        out[f"{m}_lo"], out[f"{m}_hi"] = lo, hi
+    return out
+
+
+def _row_head(space: str, dataset: str, proxy: str, protocol: Protocol) -> dict[str, Any]:
+    return {
+        "space": space,
+        "dataset": dataset,
+        "proxy": proxy,
+        "target": protocol.target,
+        "protocol": protocol.name,
+        "sign": protocol.sign,
+        "score_nan": protocol.score_nan,
+        "corr_nan": protocol.corr_nan,
+    }
+
+
+def _block_rows(
+    space: str,
+    dataset: str,
+    block: pd.DataFrame,
+    proxies: list[str],
+    metrics: list[str],
+    want_vote: bool,
+    protocol: Protocol,
+    ci: tuple[int, int] | None,
+    notes: list[str],
+) -> list[dict[str, Any]]:
+    """The rows of one (space, dataset) block: each proxy, then the vote."""
+    label = f"{space}/{dataset}"
+    block = block.reset_index(drop=True)
+    target, pool = _target_and_pool(block, protocol, label, notes)
+    idx_sets = _index_sets(pool, protocol, label, notes)
+    rows = []
+    for proxy in proxies:
+        score = _scores(block, proxy, protocol)
+        row = _row_head(space, dataset, proxy, protocol)
+        row.update(_summary(*_proxy_samples(score, target, idx_sets, metrics, protocol), len(idx_sets)))
+        if ci is not None:
+            row.update(_ci_columns(score, target, pool, metrics, protocol, *ci))
+        rows.append(row)
+    if want_vote and not all(p in block.columns for p in VOTE_INPUTS):
+        notes.append(f"{label}: vote needs {', '.join(VOTE_INPUTS)} scores")
+    elif want_vote:
+        row = _row_head(space, dataset, "vote", protocol)
+        row.update(_summary(*_vote_samples(block, target, idx_sets, metrics, protocol, label, notes), len(idx_sets)))
+        rows.append(row)
+    return rows
+
+
+def correlation_table(
+    frame: pd.DataFrame,
+    protocol: Protocol | None = None,
+    metrics: Sequence[str] | None = None,
+    proxies: Sequence[str] | None = None,
+    spaces: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None,
+    vote: bool | None = None,
+    ci: bool = False,
+    ci_resamples: int = 1000,
+    ci_seed: int = 0,
+) -> pd.DataFrame:
+    """One row per (space, dataset, proxy): ``n`` and each metric under ``protocol``.
+
+    Columns: ``space, dataset, proxy, target, protocol, sign, score_nan, corr_nan, n, samples``,
+    then the metrics (and ``<metric>_lo/_hi`` with ``ci``). ``n`` counts the architectures that
+    entered one correlation (per sample when sampling). ``df.attrs['notes']`` holds caveats
+    (e.g. fewer architectures than the sample size) that belong in the caption.
+    """
+    protocol = protocol or Protocol()
+    metrics, want_vote, chosen = _plan(frame, protocol, metrics, proxies, vote)
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
+        if spaces and space not in spaces or datasets and dataset not in datasets:
+            continue
+        ci_opts = (ci_resamples, ci_seed) if ci else None
+        rows.extend(_block_rows(space, dataset, block, chosen, metrics, want_vote, protocol, ci_opts, notes))
+    out = pd.DataFrame(rows)
+    if ci:
+        notes.append(
+            f"95% intervals: percentile bootstrap over all architectures, {ci_resamples} resamples, seed {ci_seed}"
+        )
+    out.attrs["notes"] = list(dict.fromkeys(notes))
+    out.attrs["caption"] = protocol.caption(out.attrs["notes"])
+    return out

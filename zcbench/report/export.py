@@ -1,0 +1,47 @@
+"""Rendering the results frame for ``zcbench export`` (CSV, JSON, terminal table)."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from ..formatting import format_frame
+
+EXPORT_FORMATS = ("csv", "json", "table")
+
+
+def export_frame(
+    results,
+    fmt: str = "csv",
+    sort_by: str | None = None,
+    head: int | None = None,
+    space: str | None = None,
+    dataset: str | None = None,
+) -> str:
+    """The results file's rows, filtered, sorted (descending) and cut, as CSV (full precision),
+    JSON (NaN → null) or a terminal table (6 significant digits: scores span many magnitudes)."""
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")
+    from ..store import load_frame  # h5py only when a file is read: importing zcbench.report stays light
+
+    df = load_frame(results)
+    if space:
+        df = df[df["space"] == space]
+    if dataset:
+        df = df[df["dataset"] == dataset]
+    if sort_by:
+        if sort_by not in df.columns:
+            raise UsageError(f"cannot sort by {sort_by!r}: columns are {', '.join(df.columns)}")
+        df = df.sort_values(sort_by, ascending=False, na_position="last", kind="stable")
+    if head is not None:
+        df = df.head(head)
+    if fmt == "csv":
+        return df.to_csv(index=False)  # full precision: this is the machine-readable copy of the file
+    if fmt == "json":
+        return format_frame(df, "json")
+    shown = df.copy()
+    # a terminal table leaves out what carries no information (no dump: no index, no accuracies)
+    empty = [c for c in ("val_accuracy", "test_accuracy") if c in shown and shown[c].isna().all()]
+    if "index" in shown and (shown["index"] < 0).all():
+        empty.append("index")
+    shown = shown.drop(columns=empty)
+    shown.insert(0, "rank", range(1, len(shown) + 1))
+    return format_frame(shown, "table", float_spec=".6g")
