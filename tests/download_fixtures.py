@@ -207,7 +207,7 @@ def nats_simple_tar() -> bytes:
 
 
 def tfrecord() -> bytes:
-    from zcbench.spaces.nb101_records import write_tfrecord
+    from zcbench.spaces.tfrecord import write_tfrecord
 
     payload = json.dumps(["0" * 32, 108, [[0, 1], [0, 0]], ["input", "output"], ""]).encode()
     buf = io.BytesIO()

@@ -111,7 +111,7 @@ def check_tfrecord(path: Path) -> None:
     """The first TFRecord record: length CRC, data CRC (masked CRC-32C) and an NB101 JSON payload."""
     import struct
 
-    from ..spaces.nb101_records import crc32c, masked_crc
+    from ..spaces.tfrecord import crc32c, masked_crc
 
     _file(path)
     _not_html(path)
