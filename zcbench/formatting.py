@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
+from .settings import TABLE_FORMATS
 
-FORMATS = ("table", "markdown", "csv", "json", "latex")
+FORMATS = TABLE_FORMATS
 MISSING = "–"  # how NaN (a failed score, an undefined correlation) reads in the text formats
 
 _LATEX_ESC = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from ..settings import DEFAULT_RESULTS
 from .app import main
 
-DEFAULT_RESULTS = "results/zcbench.h5"
 TARGET_COLUMNS = {"val": "val_accuracy", "test": "test_accuracy"}
 COMPARE_COLUMNS = (
     "space",

@@ -6,9 +6,8 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from ..settings import DEFAULT_RESULTS
 from .app import main
-
-DEFAULT_RESULTS = "results/zcbench.h5"
 
 
 @main.command()

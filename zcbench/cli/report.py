@@ -8,11 +8,9 @@ from pathlib import Path
 
 import click
 
-from .. import report as rep
 from ..errors import UsageError
+from ..settings import DEFAULT_RESULTS, TABLE_FORMATS, TARGETS
 from .app import main
-
-DEFAULT_RESULTS = "results/zcbench.h5"
 
 
 def _load(results: str):
@@ -33,7 +31,7 @@ def _emit(text: str, out: str | None) -> None:
 @click.argument("results", default=DEFAULT_RESULTS, required=False)
 @click.option(
     "--target",
-    type=click.Choice(rep.TARGETS),
+    type=click.Choice(TARGETS),
     default=None,
     help="Accuracy to correlate with (default: the protocol's, val for plain).",
 )
@@ -58,7 +56,7 @@ def _emit(text: str, out: str | None) -> None:
     metavar="TOL",
     help="With --paper: exit 1 if any computed cell differs by more than TOL (or none can be computed).",
 )
-@click.option("--format", "fmt", type=click.Choice(rep.FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True)
 @click.option(
     "--metric",
     "metrics",
@@ -113,6 +111,8 @@ def correlate(
     RESULTS is a zcbench HDF5 results file (default results/zcbench.h5). Signs and NaN handling
     follow --protocol and are stated in the caption (table, markdown, latex) or in columns (csv, json).
     """
+    from .. import report as rep
+
     if tol is not None and not paper:
         raise UsageError("--check needs --paper")
     if paper and (protocol_name or metrics or top_k or ci):
@@ -188,7 +188,7 @@ def correlate(
 )
 @click.option(
     "--target",
-    type=click.Choice(rep.TARGETS),
+    type=click.Choice(TARGETS),
     default=None,
     help="Accuracy axis / correlation target (default: the protocol's).",
 )
@@ -223,6 +223,7 @@ def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct,
     Writes PNG and/or PDF files under --out.
     """
     from .. import plot as zplot
+    from .. import report as rep
 
     zplot.require_matplotlib()
     frame = _load(results)

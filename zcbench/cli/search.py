@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
+from ..settings import DEFAULT_RESULTS
 from .app import main
-
-DEFAULT_RESULTS = "results/zcbench.h5"
 
 
 def _infer(frame, key: str, given: str | None, **where: str) -> str:

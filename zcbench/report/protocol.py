@@ -20,9 +20,9 @@ import pandas as pd
 
 from .. import stats
 from ..errors import UsageError
+from ..settings import TARGETS
 from .presets import find_preset, preset_name, read_yaml
 
-TARGETS = ("val", "test")
 CORRELATION_METRICS = ("spearman", "kendall", "pearson")
 TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"naslib_log": stats.naslib_log}
 _TOPK_CORR = re.compile(r"^(spearman|kendall)_top(\d+(?:\.\d+)?)$")
