@@ -23,7 +23,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,6 @@ from ..errors import ArchError, DumpError, UsageError
 from ..progress import bar
 from ..spaces import Space, get_space
 from ..spaces import nb101 as _nb101
-from ..spaces import nb201 as _nb201
-from ..spaces import nb301 as _nb301
-from ..spaces import tnb101 as _tnb101
 from .agreement import transform_for
 from .base import ImportedRun
 
@@ -63,13 +59,8 @@ def base_space(store_space: str) -> str:
 
 
 def key_converter(store_space: str) -> Callable[[str], str]:
-    """NASLib key → zcbench architecture string for one benchmark (the space modules' functions)."""
-    base = base_space(store_space)
-    if base in ("tnb101_micro", "tnb101_macro"):
-        return partial(_tnb101.naslib_key_to_arch, space=base)
-    return {"nb101": _nb101.naslib_key_to_arch, "nb201": _nb201.naslib_key_to_arch, "nb301": _nb301.naslib_key_to_arch}[
-        base
-    ]
+    """NASLib key → zcbench architecture string for one benchmark (the space's ``from_naslib`` hook)."""
+    return get_space(base_space(store_space)).from_naslib
 
 
 def resolve_space(space: str) -> str:

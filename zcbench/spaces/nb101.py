@@ -230,6 +230,10 @@ class NB101(Space):
     def index_of(self, arch: str) -> int | None:
         return self._by_spec.get(arch)
 
+    def from_naslib(self, key: str) -> str:
+        """NASLib's encoding (the Suite-Zero keys) → this space's canonical string."""
+        return self.parse(naslib_key_to_arch(key))
+
     def canonical_key(self, arch: str) -> str:
         """The official module hash: strings of one graph may differ in vertex order, its hash does not."""
         return module_hash(*spec_from_string(arch))

@@ -285,6 +285,10 @@ class NB201(Space):
             out[e, OPS.index(op)] = 1.0
         return out.ravel()
 
+    def from_naslib(self, key: str) -> str:
+        """NASLib's encoding (the Suite-Zero keys) → this space's canonical string."""
+        return self.parse(naslib_key_to_arch(key))
+
     def neighbours(self, arch: str) -> list[str]:
         """The 24 cells that differ from ``arch`` in the op of exactly one of the 6 edges (the
         NB201 mutation of REA / Abdelfattah et al.'s search), edge by edge in string order."""

@@ -332,6 +332,10 @@ class NB301(Space):
     def parse(self, text: str) -> str:
         return format_genotype(parse_genotype(text))
 
+    def from_naslib(self, key: str) -> str:
+        """NASLib's encoding (the Suite-Zero keys) → this space's canonical string."""
+        return self.parse(naslib_key_to_arch(key))
+
     def enumerate(self) -> list[str]:
         raise UsageError("space 'nb301' is too large to enumerate; give --archs, --dump or --sample")
 

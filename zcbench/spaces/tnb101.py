@@ -204,6 +204,10 @@ class _TNB101(Space):
     def _all(self) -> list[str]:
         raise NotImplementedError
 
+    def from_naslib(self, key: str) -> str:
+        """NASLib's op tuple (the Suite-Zero keys) → this space's canonical string."""
+        return self.parse(naslib_key_to_arch(key, self.name))
+
     # trained results
     def load_dump(self, path: str | Path, dataset: str, epochs: int | None = None) -> Benchmark:
         """Headline val/test (best over epochs) of ``dataset`` for every arch of this half."""

@@ -81,11 +81,15 @@ def _pick_runs(path, seed: int | None, batch_size: int | None) -> dict[tuple[str
 def load_frame(path: str | Path, seed: int | None = None, batch_size: int | None = None):
     """One row per (space, dataset, arch): ``space, dataset, index, arch, <proxy>..., val_accuracy,
     test_accuracy``. Where a proxy has several runs (settings), ``seed``/``batch_size`` select;
-    otherwise the most recently updated run wins. Imported scores are columns ``<proxy>@<origin>``."""
+    otherwise the most recently updated run wins. Imported scores are columns ``<proxy>@<origin>``; an
+    architecture's accuracies are taken from zcbench's own runs first, then from imported ones."""
     import pandas as pd
 
     per_table: dict[tuple[str, str], list] = {}
-    for (space, dataset, proxy), (_, cols) in _pick_runs(path, seed, batch_size).items():
+    # zcbench's own runs first, so an architecture's accuracies come from the dump zcbench read where there is
+    # one, and from an imported file only for architectures nothing else holds
+    picked = sorted(_pick_runs(path, seed, batch_size).items(), key=lambda kv: bool(kv[1][0].get("source")))
+    for (space, dataset, proxy), (_, cols) in picked:
         df = pd.DataFrame(
             {
                 "index": cols["index"].astype(np.int64),
