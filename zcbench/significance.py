@@ -482,3 +482,56 @@ def method_caption(
         f"{metric} ({what}) against {target_col}; {nan}; paired percentile bootstrap over architectures "
         f"(Efron & Tibshirani 1993), {resamples} resamples, seed {seed}, {confidence * 100:g}% intervals."
     )
+
+
+COMPARE_COLUMNS = (
+    "space",
+    "dataset",
+    "n",
+    "proxy_a",
+    "proxy_b",
+    "rho_a",
+    "rho_b",
+    "diff",
+    "lo",
+    "hi",
+    "p_value",
+    "better",
+)
+
+
+def compare_table(
+    frame,
+    a: str,
+    b: str,
+    target_col: str = "val_accuracy",
+    metric: str = "spearman",
+    sign: str = "signed",
+    score_nan: str = "omit",
+    resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+):
+    """:func:`paired_bootstrap` of proxies ``a`` and ``b`` in every (space, dataset) of the wide results frame
+    that holds both and the target: one row each, with the verdict and the conventions as columns."""
+    import pandas as pd
+
+    def holds(block, col: str) -> bool:
+        return col in block and bool(np.isfinite(block[col].to_numpy(dtype=np.float64)).any())
+
+    rows = []
+    for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
+        if not (holds(block, a) and holds(block, b) and holds(block, target_col)):
+            continue
+        c = paired_bootstrap(
+            block[a], block[b], block[target_col], metric=metric, resamples=resamples, seed=seed,
+            score_nan=score_nan, sign=sign, confidence=confidence, names=(a, b),
+        )  # fmt: skip
+        row = {"space": space, "dataset": dataset, "n": c.n, "proxy_a": c.name_a, "proxy_b": c.name_b}
+        row |= {k: getattr(c, k) for k in ("rho_a", "rho_b", "diff", "lo", "hi", "p_value")}
+        row |= {"better": c.better, "verdict": c.verdict, "metric": metric, "sign": sign, "score_nan": score_nan}
+        row |= {"target": target_col.removesuffix("_accuracy"), "confidence": confidence, "resamples": resamples}
+        row |= {"seed": seed}
+        rows.append(row)
+    columns = [*COMPARE_COLUMNS, "verdict", "metric", "sign", "score_nan", "target", "confidence", "resamples", "seed"]
+    return pd.DataFrame(rows, columns=columns)

@@ -9,20 +9,6 @@ from ..settings import DEFAULT_RESULTS
 from .app import main
 
 TARGET_COLUMNS = {"val": "val_accuracy", "test": "test_accuracy"}
-COMPARE_COLUMNS = (
-    "space",
-    "dataset",
-    "n",
-    "proxy_a",
-    "proxy_b",
-    "rho_a",
-    "rho_b",
-    "diff",
-    "lo",
-    "hi",
-    "p_value",
-    "better",
-)
 CONVENTION_COLUMNS = ("metric", "sign", "score_nan", "target", "confidence", "resamples", "seed")
 
 
@@ -110,9 +96,6 @@ def compare(
         raise UsageError("--proxy goes with --ties; name the two proxies as A B")
     sig.check_options(metric, sign, score_nan, resamples, confidence)
 
-    import numpy as np
-    import pandas as pd
-
     from ..report import proxy_columns
     from ..store import load_frame
 
@@ -138,35 +121,10 @@ def compare(
         click.echo(_render(table, fmt, note, []), nl=False)
         return
 
-    def holds(block, col: str) -> bool:
-        return bool(np.isfinite(block[col].to_numpy(dtype=np.float64)).any())
-
-    blocks = [
-        (key, block)
-        for key, block in frame.groupby(["space", "dataset"], sort=True)
-        if holds(block, pair[0]) and holds(block, pair[1]) and holds(block, tcol)
-    ]
-    if not blocks:
+    table = sig.compare_table(frame, pair[0], pair[1], tcol, metric, sign, score_nan, resamples, seed, confidence)
+    if table.empty:
         raise UsageError(f"no (space, dataset) of {results} holds {pair[0]}, {pair[1]} and {target} accuracies{where}")
-    rows = []
-    for (space, dataset), block in blocks:
-        c = sig.paired_bootstrap(
-            block[pair[0]],
-            block[pair[1]],
-            block[tcol],
-            metric=metric,
-            resamples=resamples,
-            seed=seed,
-            score_nan=score_nan,
-            sign=sign,
-            confidence=confidence,
-            names=(pair[0], pair[1]),
-        )
-        row = {"space": space, "dataset": dataset, "n": c.n, "proxy_a": c.name_a, "proxy_b": c.name_b}
-        row |= {k: getattr(c, k) for k in ("rho_a", "rho_b", "diff", "lo", "hi", "p_value")}
-        row |= {"better": c.better, "verdict": c.verdict, "metric": metric, "sign": sign, "score_nan": score_nan}
-        row |= {"target": target, "confidence": confidence, "resamples": resamples, "seed": seed}
-        rows.append(row)
-    table = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "verdict", *CONVENTION_COLUMNS])
+    table["target"] = target
+    rows = table.to_dict("records")
     notes = [f"{r['space']}/{r['dataset']}: {r['verdict']}" for r in rows]
     click.echo(_render(table, fmt, caption, notes), nl=False)

@@ -28,7 +28,7 @@ def _nb101_space(nb101_dump: str | None):
 
 
 def _finish(summary, out: str, origin: str) -> None:
-    from ..imports import agreement
+    from ..imports.agreement import agreement
     from ..report import format_frame
     from ..store import load_frame
 
@@ -98,7 +98,7 @@ def agreement(results, origin, fmt) -> None:
     """For every proxy scored both by zcbench and by an imported source on the same architectures: their
     Spearman ρ and the median ratio of values (after the source's known transform, e.g. NASLib's log synflow)."""
     from ..errors import UsageError
-    from ..imports import agreement as agree
+    from ..imports.agreement import agreement as agree
     from ..report import format_frame
     from ..store import load_frame
 

@@ -3,7 +3,8 @@
 * :mod:`.base`: :class:`ImportedRun` (what every reader returns), ``file_sha256``, ``detect``;
 * :mod:`.naslib`: ``read_suite_zero`` for NAS-Bench-Suite-Zero's ``zc_<benchmark>.json``;
 * :mod:`.abdelfattah`: ``read_abdelfattah`` for Abdelfattah et al.'s ``nb2_*.p`` / NB101 pickles;
-* :mod:`.agreement`: the per-source transform table and the ours-vs-theirs agreement report.
+* :mod:`.agreement`: the per-source transform table and the ours-vs-theirs agreement report
+  (import it from the submodule: ``from zcbench.imports.agreement import agreement``).
 
 Names are loaded on first use, so importing this package does not import torch (the readers need
 the spaces, which do).
@@ -21,7 +22,6 @@ _EXPORTS = {
     "read_suite_zero": "naslib",
     "read_abdelfattah": "abdelfattah",
     "read_all_graphs": "abdelfattah",
-    "agreement": "agreement",
     "transform_for": "agreement",
 }
 
