@@ -2,10 +2,16 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 RESULTS ?= results/zcbench.h5
+# PyTorch for a machine that has none yet: the CPU build unless an NVIDIA driver is present (the default PyPI
+# wheel bundles CUDA, a ~6 GB environment a CPU machine does not need). A torch already installed is kept.
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,--index-url https://download.pytorch.org/whl/cpu)
 
-.PHONY: install test demo clean
+.PHONY: install torch test demo clean
 
-install:
+torch:
+	@$(PYTHON) -c "import torch" 2>/dev/null && echo "torch already installed: keeping it" || $(PIP) install torch $(TORCH_INDEX)
+
+install: torch
 	$(PIP) install -e '.[dev]'
 
 test: install

@@ -71,3 +71,20 @@ def test_search_target_scores_then_searches(tmp_path):
     assert "cifar-100-python" not in p.stdout
     p = subprocess.run(["make", "-s", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)
     assert p.returncode != 0 and "NAS-Bench-201" in p.stdout + p.stderr
+
+
+def test_install_keeps_an_installed_torch_and_picks_the_cpu_build_otherwise(tmp_path):
+    """`make demo`/`make test` on a CPU machine must not pull the CUDA wheel, nor reinstall a torch that is there."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}  # no nvidia-smi on this PATH
+    p = subprocess.run(["make", "-n", "install", "PYTHON=python3"], cwd=REPO, capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    torch_line = p.stdout.splitlines()[0]
+    assert 'import torch" 2>/dev/null && echo "torch already installed: keeping it"' in torch_line
+    assert "install torch --index-url https://download.pytorch.org/whl/cpu" in torch_line
+    assert "--force-reinstall" not in p.stdout and "--upgrade" not in p.stdout
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    p = subprocess.run(["make", "-n", "install", "PYTHON=python3"], cwd=REPO, capture_output=True, text=True, env=env)
+    assert "install torch" in p.stdout and "download.pytorch.org/whl/cpu" not in p.stdout  # a GPU: PyPI's CUDA wheel

@@ -28,8 +28,6 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_DATALOAD = "random"
 DATALOADS = ("random", "grasp")
 EXECUTORS = ("local", "ray")
-TARGETS = ("val", "test")  # the accuracy a correlation is computed against
-TABLE_FORMATS = ("table", "markdown", "csv", "json", "latex")  # what every table-printing command can write
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -425,7 +425,7 @@ def tie_table(
     """
     import pandas as pd
 
-    from .report import proxy_columns
+    from .frames import proxy_columns
 
     check_options(metric, sign, score_nan, resamples, confidence)
     for col in ("space", "dataset", target_col):

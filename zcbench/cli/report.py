@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..settings import DEFAULT_RESULTS, TABLE_FORMATS, TARGETS
+from ..settings import DEFAULT_RESULTS
+from ..vocabulary import TABLE_FORMATS, TARGETS
 from .app import main
 
 

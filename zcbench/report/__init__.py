@@ -9,8 +9,9 @@ Every table is printed by :func:`zcbench.formatting.format_frame`. Nothing here 
 from __future__ import annotations
 
 from ..formatting import FORMATS, format_frame, latex_escape
+from ..frames import META_COLUMNS, proxy_columns
 from ..stats import VOTE_INPUTS
-from .correlation import META_COLUMNS, correlation_table, proxy_columns, select_columns
+from .correlation import correlation_table, select_columns
 from .export import export_frame
 from .papers import Paper, PaperTable, check_failures, compare_paper, load_paper
 from .presets import find_preset, list_presets, read_yaml

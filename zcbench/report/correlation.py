@@ -18,22 +18,9 @@ import pandas as pd
 
 from .. import stats
 from ..errors import UsageError
+from ..frames import proxy_columns
 from ..stats import VOTE_INPUTS
 from .protocol import TRANSFORMS, Protocol, metric_fn
-
-META_COLUMNS = ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy")
-
-
-def proxy_columns(frame: pd.DataFrame) -> list[str]:
-    """Score columns: numeric columns that are not metadata, timings or error strings (``vote``
-    has no column of its own: it is computed from synflow, jacov and snip)."""
-    out = []
-    for c in frame.columns:
-        if c in META_COLUMNS or c == "vote" or str(c).endswith(("_time", "_seconds", "_error")):
-            continue
-        if pd.api.types.is_numeric_dtype(frame[c]):
-            out.append(str(c))
-    return out
 
 
 def select_columns(names: Sequence[str], patterns: Sequence[str] | None) -> list[str]:

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..frames import proxy_columns
 from ..stats import VOTE_INPUTS
-from .correlation import correlation_table, proxy_columns
+from .correlation import correlation_table
 from .presets import find_preset, preset_name, read_yaml
 from .protocol import Protocol, load_protocol
 

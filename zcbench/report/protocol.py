@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import stats
 from ..errors import UsageError
-from ..settings import TARGETS
+from ..vocabulary import TARGETS
 from .presets import find_preset, preset_name, read_yaml
 
 CORRELATION_METRICS = ("spearman", "kendall", "pearson")
