@@ -15,6 +15,7 @@ The CLI builds these three objects once from its options and hands them to the e
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -155,7 +156,11 @@ class RunSettings:
         names = selection.names
         options = _typed_options(self.options, [PROXIES.get(n) for n in _with_inputs(names)])
         notes = (selection.note(),) if selection.note() else ()
-        return replace(self, dataset=dataset, proxies=tuple(names), options=options, notes=notes)
+        expand = lambda p: os.path.expanduser(str(p)) if p else p  # noqa: E731 - "~/data" from Python, as from a shell
+        return replace(
+            self, dataset=dataset, proxies=tuple(names), options=options, notes=notes,
+            data_dir=expand(self.data_dir), dump=expand(self.dump),
+        )  # fmt: skip
 
 
 def _with_inputs(names: Sequence[str]) -> list[str]:

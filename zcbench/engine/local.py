@@ -49,6 +49,17 @@ def _exit_reason(proc) -> str:
     return f"worker exited with code {code}"
 
 
+def _script_hint() -> str:
+    """Worker processes are spawned: they import the caller's script again, so a script that scores at
+    import time (no ``if __name__ == "__main__":``) starts workers from every worker, which all die."""
+    import sys
+
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and not main_file.endswith(("zcbench/__main__.py", "zcbench/cli/__init__.py")):
+        return f"; {main_file} is imported by each worker: put its code under if __name__ == '__main__':"
+    return ""
+
+
 class LocalPool:
     """``workers`` spawned processes per device; the caller's store is the single writer."""
 
@@ -198,7 +209,7 @@ class LocalPool:
             self.startup_failures += 1
             if self.startup_failures >= 2 * len(self.devices) * self.n_per_device + 1:
                 self.writer.flush()
-                raise EngineError(f"workers keep dying at start-up on {w.device} ({reason})")
+                raise EngineError(f"workers keep dying at start-up on {w.device} ({reason}){_script_hint()}")
         if w.chunk:
             arch, proxies = w.chunk.popleft()
             self._requeue_rest(w, pending)
