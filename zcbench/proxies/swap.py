@@ -9,8 +9,9 @@ taken, and the score is the number of distinct rows of its transpose (distinct p
 
 ``reg_swap`` multiplies by exp(−(params_K − μ)²/σ), params_K = parameters (not named ``auxiliary``)/1e3.
 μ and σ (options ``reg_swap_mu``, ``reg_swap_sigma``, in thousands of parameters) have no published
-default (the paper's values are unknown and the code's default is "no regularisation"), so ``reg_swap``
-without them is stored as NaN with that reason rather than with invented constants.
+default (the paper's values are unknown and the code's default is "no regularisation"), so they are
+required options: ``--proxy all`` leaves ``reg_swap`` out unless both are given (and says so), naming it
+without them is refused before any work, and no constant is invented.
 """
 
 from __future__ import annotations
