@@ -12,28 +12,13 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# the Python API (zcbench.api defines them; its __all__ is this tuple)
+API = (
+    "ArchSelection", "Execution", "OpenSpace", "RunSettings", "agreement", "compare", "compare_paper", "correlate",
+    "import_scores", "list_proxies", "list_spaces", "load_results", "open_space", "score", "status", "ties",
+)  # fmt: skip
 _LAZY = {
-    **{
-        n: "zcbench.api"
-        for n in (
-            "ArchSelection",
-            "Execution",
-            "OpenSpace",
-            "RunSettings",
-            "agreement",
-            "compare",
-            "compare_paper",
-            "correlate",
-            "import_scores",
-            "load_results",
-            "open_space",
-            "list_proxies",
-            "score",
-            "list_spaces",
-            "status",
-            "ties",
-        )
-    },  # fmt: skip
+    **dict.fromkeys(API, "zcbench.api"),
     "register_proxy": "zcbench.proxies.base",
     "Option": "zcbench.proxies.base",
     "ProxyContext": "zcbench.proxies.base",

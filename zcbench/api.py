@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import API
 from .errors import UsageError
 from .settings import DEFAULT_RESULTS, ArchSelection, Execution, RunSettings
 
@@ -349,21 +350,4 @@ def agreement(results=DEFAULT_RESULTS, origin: str = "naslib") -> pd.DataFrame:
     return agree(_frame(results), origin)
 
 
-__all__ = [
-    "ArchSelection",
-    "Execution",
-    "OpenSpace",
-    "RunSettings",
-    "agreement",
-    "compare",
-    "compare_paper",
-    "correlate",
-    "import_scores",
-    "load_results",
-    "open_space",
-    "list_proxies",
-    "score",
-    "list_spaces",
-    "status",
-    "ties",
-]
+__all__ = list(API)

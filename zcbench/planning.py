@@ -109,16 +109,7 @@ def _identity(settings: RunSettings, space: Space, device: str) -> dict[str, Run
     versions = {"zcbench": __version__, "torch": str(torch.__version__)}
     data_id = ""
     if settings.needs_images:  # the minibatch every worker will build, built once here to fingerprint it
-        x, y = space.make_batch(
-            settings.dataset,
-            settings.batch_size,
-            settings.seed,
-            data_dir=settings.data_dir,
-            synthetic=settings.synthetic,
-            dataload=settings.dataload,
-            dataload_info=settings.info_per_class,
-        )
-        data_id = batch_fingerprint(x, y)
+        data_id = batch_fingerprint(*settings.make_batch(space))
     infos = {}
     for p in settings.stored_proxies():
         infos[p] = RunInfo(

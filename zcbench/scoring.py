@@ -36,15 +36,7 @@ class ArchScorer:
             torch.backends.cudnn.benchmark = False
         self.inputs = self.targets = None
         if settings.needs_images:
-            x, y = self.space.make_batch(
-                settings.dataset,
-                settings.batch_size,
-                settings.seed,
-                data_dir=settings.data_dir,
-                synthetic=settings.synthetic,
-                dataload=settings.dataload,
-                dataload_info=settings.info_per_class,
-            )
+            x, y = settings.make_batch(self.space)
             self.inputs, self.targets = x.to(self.device), y.to(self.device)
 
     def make_net(self, arch: str):

@@ -84,6 +84,13 @@ class RunSettings:
 
         return any(PROXIES.get(p).images for p in self.stored_proxies())
 
+    def make_batch(self, space):
+        """The run's minibatch in ``space`` (a Space): what every worker builds, and what the planner hashes."""
+        return space.make_batch(
+            self.dataset, self.batch_size, self.seed, data_dir=self.data_dir, synthetic=self.synthetic,
+            dataload=self.dataload, dataload_info=self.info_per_class,
+        )  # fmt: skip
+
     def run_key(self, proxy: str):
         """The store key of ``proxy``'s run. Only what the proxy reads is part of it: a data-free proxy's key
         has no batch, dataload or image source; only the options it declares (not equal to their default)."""
