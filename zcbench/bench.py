@@ -104,15 +104,17 @@ def run_bench(
     synthetic: bool = True,
     data_dir: str | None = None,
     warmup: bool = True,
+    plugins: Sequence[str] = (),
 ) -> BenchResult:
     """Time the plain and the shared loop on ``n_archs`` sampled (or the given) architectures.
 
     With ``warmup`` the first architecture is computed once, untimed, before either loop is timed, so
-    one-off costs (kernel selection, allocator growth, lazy imports) are charged to neither loop."""
+    one-off costs (kernel selection, allocator growth, lazy imports) are charged to neither loop.
+    ``plugins`` (files or modules, as ``score --plugin``) are loaded first, so their proxies can be timed."""
     sp = get_space(space)
     settings = RunSettings(
         space, dataset, tuple(proxies), seed=seed, batch_size=batch_size, synthetic=synthetic, data_dir=data_dir,
-        options=dict(options or {}),
+        options=dict(options or {}), plugins=tuple(plugins),
     ).validated()  # fmt: skip
     names = settings.stored_proxies()
     scorer = ArchScorer(settings, device)

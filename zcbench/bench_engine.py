@@ -48,9 +48,11 @@ def engine_throughput(
     synthetic: bool = True,
     data_dir: str | None = None,
     batch_size: int = 64,
+    plugins: Sequence[str] = (),
 ) -> list[EngineThroughput]:
     """Time ``score`` on the same ``n_archs`` sampled archs for each worker count (default:
-    0, 1, ..., cores). Each run writes a fresh temporary file, so nothing is cached."""
+    0, 1, ..., cores). Each run writes a fresh temporary file, so nothing is cached. ``plugins`` are
+    loaded as ``score --plugin`` loads them (every worker imports them: part of the measured start-up)."""
     from .spaces import get_space
 
     sp = get_space(space)
@@ -64,7 +66,7 @@ def engine_throughput(
             with contextlib.redirect_stderr(io.StringIO()):  # the runs' own log lines are not the report
                 summary = run_scoring(
                     RunSettings(space, dataset, tuple(proxies), seed=seed, batch_size=batch_size,
-                                synthetic=synthetic, data_dir=data_dir),
+                                synthetic=synthetic, data_dir=data_dir, plugins=tuple(plugins)),
                     ArchSelection(sample=n_archs),
                     Execution(device=device, workers=w, quiet=True),
                     out=str(path),

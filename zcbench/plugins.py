@@ -7,14 +7,18 @@ Three ways in, one treatment afterwards (they are scored, cached, listed and com
   same plugins before they score (``RunSettings.plugins`` travels with the run).
 * the entry-point group ``zcbench.proxies``: every installed distribution that declares one is
   imported when the proxy registry is first used, so ``pip install someones-proxy`` makes it appear.
-* ``zcbench.api.score(proxies=[fn])``: a plain callable, registered under ``fn.__name__``.
+* ``zcbench.api.score(proxies=[fn])``: a plain callable, registered under ``fn.__name__`` (a function
+  already decorated with ``@register_proxy`` is used as registered).
+
+A module that registers proxies when imported some other way (``import my_proxy`` in a notebook) gets
+origin ``module:<name>`` and the hash of each function's source, so it is never taken for a built-in.
 
 Every plugin proxy carries a code fingerprint that is part of its cache key: the ``version=`` it
 declares, else the SHA-256 of its file (of the function's source for a callable; the distribution's
 version for an entry point). Editing a plugin therefore never reuses stale scores. A plugin may not
 shadow a registered name. A plugin that fails to import is a one-line error (PluginError); an entry
-point that fails to import is reported as one warning line and skipped, so a broken package cannot
-stop every zcbench command.
+point that fails to import is reported as one warning line (by the main process, not once per worker)
+and skipped, so a broken package cannot stop every zcbench command.
 """
 
 from __future__ import annotations
@@ -47,14 +51,24 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:12]
 
 
+def source_fingerprint(fn: Callable) -> str:
+    """The SHA-256 (12 hex digits) of a function's source, else of its bytecode (defined in a console)."""
+    try:
+        src = inspect.getsource(fn).encode()
+    except (OSError, TypeError):
+        src = getattr(getattr(fn, "__code__", None), "co_code", b"")
+    return _sha(src)
+
+
 def _adopt(before: set[str], origin: str, code: str) -> list[str]:
-    """Stamp the proxies registered since ``before`` with their origin and code fingerprint."""
+    """Stamp the proxies registered since ``before`` with their origin and code fingerprint (a declared
+    ``version=`` wins over the loader's fingerprint)."""
     from .proxies import PROXIES
 
     new = [n for n in PROXIES.names() if n not in before]
     for n in new:
         spec = PROXIES.get(n)
-        PROXIES.replace(n, replace(spec, origin=origin, code=spec.code or code))
+        PROXIES.replace(n, replace(spec, origin=origin, code=f"v{spec.version}" if spec.version else code))
     return new
 
 
@@ -125,6 +139,15 @@ def load_plugins(specs: Iterable[str] = ()) -> list[str]:
     return names
 
 
+def _warn(msg: str) -> None:
+    """One warning line on stderr, from the main process only: spawned workers import the same entry
+    points, and one broken package must not print the same line once per worker."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        print(f"zcbench: warning: {msg}", file=sys.stderr)
+
+
 def load_entry_points(warn: Callable[[str], None] | None = None) -> list[str]:
     """Import every ``zcbench.proxies`` entry point once (called when the registry is first built)."""
     global _entry_points_done
@@ -135,7 +158,7 @@ def load_entry_points(warn: Callable[[str], None] | None = None) -> list[str]:
 
     from .proxies import PROXIES
 
-    warn = warn or (lambda msg: print(f"zcbench: warning: {msg}", file=sys.stderr))
+    warn = warn or _warn
     names: list[str] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         before = set(PROXIES.names())
@@ -158,12 +181,11 @@ def register_callable(fn: Callable, name: str | None = None, **meta) -> str:
     from .proxies import PROXIES
     from .proxies.base import register_proxy
 
+    for registered, spec in PROXIES.items():  # a function already registered with @register_proxy: itself
+        if spec.fn is fn and name in (None, registered):
+            return registered
     name = name or fn.__name__
-    try:
-        src = inspect.getsource(fn)
-    except (OSError, TypeError):
-        src = getattr(getattr(fn, "__code__", None), "co_code", b"").hex()
-    code = _sha(src.encode())
+    code = source_fingerprint(fn)
     if name in PROXIES:
         spec = PROXIES.get(name)
         if spec.origin.startswith("callable:") and spec.code == code:

@@ -25,7 +25,13 @@ from .app import main
 @click.option("--threads", type=int, help="torch intra-op threads (default: torch's).")
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Real images (default: synthetic).")
 @click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
-def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, threads, data_dir, options) -> None:
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    help="Python file or module registering proxies with @register_proxy; repeatable [$ZCBENCH_PLUGINS].",
+)
+def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, threads, data_dir, options, plugins) -> None:
     """Per-proxy and all-proxy seconds per architecture: plain loop vs shared passes, with the ratio."""
     import torch
 
@@ -45,5 +51,6 @@ def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, thread
         parse_option_items(options),
         synthetic=data_dir is None,
         data_dir=data_dir,
+        plugins=plugins,
     )
     click.echo(res.table())

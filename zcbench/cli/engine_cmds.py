@@ -21,8 +21,9 @@ from .app import main
     help="Failure reasons shown per run (most frequent first).",
 )
 def status(results: str, n_reasons: int) -> None:
-    """Coverage of a results file per (space, dataset, proxy, setting): done, failed, missing.
+    """Coverage of a results file per (space, dataset, proxy, setting): done, failed, missing, code.
 
+    'code' is what computed the run (zcbench's version, a plugin's code fingerprint, an imported file).
     'missing' counts architectures that other runs of the same space and dataset have but this one
     lacks (e.g. a proxy added later, or an interrupted run); the file's journal is included."""
     import pandas as pd
@@ -36,7 +37,9 @@ def status(results: str, n_reasons: int) -> None:
         return
     names = [f"{c.space}/{c.dataset}/{c.proxy}/{c.setting}" for c in rows]
     cols = {"done": [c.done for c in rows], "failed": [c.failed for c in rows], "missing": [c.missing for c in rows]}
-    table = pd.DataFrame({"run": names, **cols})
+    # which code computed each run: a zcbench version, a plugin's fingerprint (v<version> or its file's hash)
+    # or the imported file, so two runs of an edited plugin can be told apart
+    table = pd.DataFrame({"run": names, **cols, "code": [c.code for c in rows]})
     click.echo(format_frame(table, "table"), nl=False)
     for name, c in zip(names, rows):  # why runs failed, most frequent first, below the table
         shown = sorted(c.reasons.items(), key=lambda kv: -kv[1])[: max(0, n_reasons)]
@@ -74,15 +77,23 @@ def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
 @click.option("--max-workers", type=int, help="Time 0..N workers (default: number of CPU cores).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data (default: synthetic).")
-def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data_dir) -> None:
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    help="Python file or module registering proxies with @register_proxy; repeatable [$ZCBENCH_PLUGINS].",
+)
+def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data_dir, plugins) -> None:
     """End-to-end architectures/s of `score` for 0 (in-process), 1..N workers on one device."""
     import os
 
     from ..bench_engine import engine_throughput, format_throughput
+    from ..plugins import load_plugins
     from ..proxies import select_proxies
 
     if n_archs < 1:
         raise UsageError("--archs must be >= 1")
+    load_plugins(plugins)  # before the proxy names are expanded: a plugin's proxy is a name like any other
     n = max_workers if max_workers is not None else (os.cpu_count() or 1)
     rows = engine_throughput(
         space=space,
@@ -93,5 +104,6 @@ def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data
         device=device,
         synthetic=data_dir is None,
         data_dir=data_dir,
+        plugins=plugins,
     )
     click.echo(format_throughput(rows), nl=False)

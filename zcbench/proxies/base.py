@@ -89,10 +89,13 @@ class ProxySpec:
     inputs: tuple[str, ...] = ()
     # The ``ctx.options`` keys the proxy reads: part of its run's cache key (see RunSettings.run_key).
     options: Mapping[str, Option] = field(default_factory=dict)
-    # Where the code comes from: "zcbench" (built in), "plugin:<file>", "entry-point:<dist>", "callable:<mod:qual>".
+    # Where the code comes from: "zcbench" (built in), "plugin:<file>", "entry-point:<dist>", "callable:<mod:qual>",
+    # "module:<name>" (a module that registered proxies when imported some other way, e.g. in a notebook).
     origin: str = "zcbench"
     # Fingerprint of a plugin's code (declared version or source hash); part of its cache key. "" = built in.
     code: str = ""
+    # The ``version=`` its author declared ("" = none): pins ``code`` to ``v<version>`` wherever it is loaded from.
+    version: str = ""
 
     @property
     def data_free(self) -> bool:
@@ -144,10 +147,21 @@ def register_proxy(
     """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``.
 
     Plugins use the same decorator; ``version="1.2"`` pins a plugin's code fingerprint by hand
-    (otherwise it is the hash of the plugin file, so editing the file invalidates its cached scores)."""
+    (otherwise it is the hash of the plugin file, so editing the file invalidates its cached scores).
+    A function outside zcbench that is registered by a plain import (not ``--plugin``) is no built-in
+    either: its origin is its module and its fingerprint the hash of its source."""
 
     def deco(fn: Callable) -> Callable:
         doc = description or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        builtin = str(getattr(fn, "__module__", "")).startswith(f"{__package__}.")
+        if version:
+            code = f"v{version}"
+        elif builtin:
+            code = ""
+        else:
+            from ..plugins import source_fingerprint
+
+            code = source_fingerprint(fn)
         spec = ProxySpec(
             name,
             fn,
@@ -160,7 +174,9 @@ def register_proxy(
             doc,
             tuple(inputs),
             dict(options or {}),
-            code=f"v{version}" if version else "",
+            origin="zcbench" if builtin else f"module:{fn.__module__}",
+            code=code,
+            version=str(version or ""),
         )
         if name in PROXIES:
             raise UsageError(f"proxy {name!r} is already registered ({PROXIES.get(name).origin}); choose another name")

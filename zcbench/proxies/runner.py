@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,6 +33,39 @@ def _is_oom(err: BaseException) -> bool:
     return isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower()
 
 
+class NotANumber(TypeError):
+    """A proxy returned something that is not a score (its message is the stored reason)."""
+
+
+def as_number(value: Any) -> float:
+    """A proxy's return value as a float, or :class:`NotANumber` saying what it returned.
+
+    Numbers, numpy scalars and one-element tensors/arrays are scores (they define ``__float__``); a
+    string, None, a list or a tensor of several elements is not. The type is checked rather than the
+    conversion tried: ``float("1.5")`` would parse a string. The conversion stays inside the proxy's
+    timing (a CUDA tensor synchronises here)."""
+    what = "None" if value is None else type(value).__name__
+    shape = tuple(getattr(value, "shape", ()) or ())
+    if shape:
+        what += f" of shape {shape}"
+    if not hasattr(type(value), "__float__") or math.prod(shape) != 1:
+        raise NotANumber(f"returned {what}, not a number")
+    return float(value)
+
+
+def _reason(err: BaseException) -> str:
+    """The stored reason of a failure: one line with the exception's type (a non-number says what it was)."""
+    if isinstance(err, NotANumber):
+        return str(err)
+    return (f"{type(err).__name__}: {err}".splitlines() or [type(err).__name__])[0]
+
+
+def _result(value: float, seconds: float) -> ProxyResult:
+    if not math.isfinite(value):
+        return ProxyResult(math.nan, seconds, f"non-finite value {value}")
+    return ProxyResult(value, seconds)
+
+
 def compute_one(name: str, make_net: Callable[[], nn.Module], ctx: ProxyContext) -> ProxyResult:
     """One proxy on a freshly built network; never raises for a numerical or OOM failure."""
     spec = PROXIES.get(name)
@@ -40,7 +74,7 @@ def compute_one(name: str, make_net: Callable[[], nn.Module], ctx: ProxyContext)
     while True:
         try:
             net = make_net().to(ctx.device)
-            value = float(spec.fn(net, replace(ctx, split_data=split)))
+            value = as_number(spec.fn(net, replace(ctx, split_data=split)))
             break
         except Exception as err:  # noqa: BLE001 - any proxy failure becomes a NaN with its reason
             if _is_oom(err) and ctx.inputs is not None and split * 2 <= min(MAX_SPLIT, len(ctx.inputs)):
@@ -48,11 +82,8 @@ def compute_one(name: str, make_net: Callable[[], nn.Module], ctx: ProxyContext)
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 continue
-            return ProxyResult(math.nan, time.perf_counter() - t0, f"{type(err).__name__}: {err}".splitlines()[0])
-    seconds = time.perf_counter() - t0
-    if not math.isfinite(value):
-        return ProxyResult(math.nan, seconds, f"non-finite value {value}")
-    return ProxyResult(value, seconds)
+            return ProxyResult(math.nan, time.perf_counter() - t0, _reason(err))
+    return _result(value, time.perf_counter() - t0)
 
 
 def expand_names(names: Sequence[str]) -> list[str]:
@@ -70,12 +101,10 @@ def expand_names(names: Sequence[str]) -> list[str]:
 def _finish(name: str, fn: Callable[[], float], seconds: float) -> ProxyResult:
     """One member of a shared pass: the same NaN-with-reason rules as :func:`compute_one`."""
     try:
-        value = float(fn())
+        value = as_number(fn())
     except Exception as err:  # noqa: BLE001
-        return ProxyResult(math.nan, seconds, f"{type(err).__name__}: {err}".splitlines()[0])
-    if not math.isfinite(value):
-        return ProxyResult(math.nan, seconds, f"non-finite value {value}")
-    return ProxyResult(value, seconds)
+        return ProxyResult(math.nan, seconds, _reason(err))
+    return _result(value, seconds)
 
 
 def compute_shared(
