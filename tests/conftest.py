@@ -26,3 +26,22 @@ def shared_data() -> Path:
 def _private_dump_cache(tmp_path_factory, monkeypatch):
     """Dump caches that cannot sit next to a (read-only) dump go to a test-private folder."""
     monkeypatch.setenv("ZCBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "zcbench-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _registry_restored(monkeypatch):
+    """Plugins and API functions register into the process-wide proxy registry: every test starts and ends
+    with the built-ins only (and without the user's $ZCBENCH_PLUGINS or progress bars)."""
+    from zcbench import plugins
+    from zcbench.proxies import PROXIES
+
+    monkeypatch.delenv(plugins.ENV, raising=False)
+    monkeypatch.setenv("ZCBENCH_PROGRESS", "0")
+    before, loaded = {n: PROXIES.get(n) for n in PROXIES.names()}, dict(plugins._loaded)
+    yield
+    plugins._forget([n for n in PROXIES.names() if n not in before])
+    for n, spec in before.items():
+        if PROXIES.get(n) is not spec:
+            PROXIES.replace(n, spec)
+    plugins._loaded.clear()
+    plugins._loaded.update(loaded)

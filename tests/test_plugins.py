@@ -37,18 +37,6 @@ EXAMPLE = REPO / "examples" / "my_proxy.py"
 DOC = REPO / "docs" / "your-proxy.md"
 
 
-@pytest.fixture(autouse=True)
-def _registry_restored(monkeypatch):
-    """Plugins register into the process-wide registry: every test starts and ends with the built-ins only."""
-    monkeypatch.delenv(plugins.ENV, raising=False)
-    monkeypatch.setenv("ZCBENCH_PROGRESS", "0")
-    before, loaded = set(PROXIES.names()), dict(plugins._loaded)
-    yield
-    plugins._forget([n for n in PROXIES.names() if n not in before])
-    plugins._loaded.clear()
-    plugins._loaded.update(loaded)
-
-
 def cli(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
@@ -136,6 +124,22 @@ def test_declared_version_pins_the_fingerprint(tmp_path):
     write(plugin, SCALED.format(version=', version="2"', scale=3.0))
     assert "scored 2 architectures" in cli(*args).stdout
     assert {c.code for c in coverage(out)} == {"plugin v1", "plugin v2"}
+
+
+def test_a_plugin_edited_after_planning_is_refused_by_the_workers(tmp_path, monkeypatch):
+    """Workers load the plugin again: code that changed since the run was validated would be scored under the
+    old fingerprint, so a worker refuses it (one line) instead."""
+    from zcbench.engine.worker import WorkerCore
+    from zcbench.errors import PluginError
+
+    plugin = write(tmp_path / "scaled.py", SCALED.format(version="", scale=1.0))
+    monkeypatch.setenv(plugins.ENV, str(plugin))
+    settings = RunSettings("nb201", "cifar10", ("scaled",)).validated()
+    assert settings.plugins == (str(plugin.resolve()),)  # $ZCBENCH_PLUGINS travels with the run, by absolute path
+    WorkerCore(settings, "cpu")  # the same code: fine
+    write(plugin, SCALED.format(version="", scale=2.0))
+    with pytest.raises(PluginError, match="scaled changed since this run started"):
+        WorkerCore(settings, "cpu")
 
 
 # -- (c) $ZCBENCH_PLUGINS, on Ray ----------------------------------------------------------------------

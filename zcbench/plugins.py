@@ -105,6 +105,9 @@ def load_plugin(spec: str) -> list[str]:
     try:
         if is_file:
             name = f"zcbench_plugin_{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+            folder = str(path.resolve().parent)
+            if folder not in sys.path:  # a plugin file may import its sibling modules, as a script can
+                sys.path.append(folder)
             mod_spec = importlib.util.spec_from_file_location(name, path)
             if mod_spec is None or mod_spec.loader is None:
                 raise PluginError(f"plugin {spec}: not a Python file")

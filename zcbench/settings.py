@@ -60,6 +60,8 @@ class RunSettings:
     variant: str | None = None
     plugins: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)  # what validation decided (e.g. proxies left out)
+    # (proxy, code fingerprint) of the plugin proxies as validated: a worker refuses to score other code
+    codes: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     # -- derived ------------------------------------------------------------------------------------
     @property
@@ -129,11 +131,18 @@ class RunSettings:
     def validated(self) -> RunSettings:
         """A checked, normalised copy: dataset defaulted, proxy patterns expanded, options typed. Raises
         UsageError (one line) for anything a run could not do — before any work starts."""
-        from .plugins import load_plugins
+        from .plugins import env_plugins, load_plugins
         from .proxies import PROXIES, select_proxies
         from .spaces import get_space
 
-        load_plugins(self.plugins)
+        # $ZCBENCH_PLUGINS joins the run's plugins (so remote workers get them), files by absolute path
+        plugins = tuple(
+            dict.fromkeys(
+                os.path.abspath(os.path.expanduser(p)) if p.endswith(".py") or os.path.isfile(p) else p
+                for p in (*env_plugins(), *self.plugins)
+            )
+        )
+        load_plugins(plugins)
         space = get_space(self.space)
         dataset = space.check_dataset(self.dataset or space.datasets[0])
         space.check_variant(self.variant)
@@ -164,9 +173,10 @@ class RunSettings:
         options = _typed_options(self.options, [PROXIES.get(n) for n in _with_inputs(names)])
         notes = (selection.note(),) if selection.note() else ()
         expand = lambda p: os.path.expanduser(str(p)) if p else p  # noqa: E731 - "~/data" from Python, as from a shell
+        codes = tuple((p, PROXIES.get(p).code) for p in _with_inputs(names) if not PROXIES.get(p).builtin)
         return replace(
             self, dataset=dataset, proxies=tuple(names), options=options, notes=notes,
-            data_dir=expand(self.data_dir), dump=expand(self.dump),
+            data_dir=expand(self.data_dir), dump=expand(self.dump), plugins=plugins, codes=codes,
         )  # fmt: skip
 
 

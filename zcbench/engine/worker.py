@@ -27,6 +27,17 @@ def worker_threads() -> int:
         raise UsageError(f"${THREADS_ENV} must be an integer") from None
 
 
+def check_codes(settings: RunSettings) -> None:
+    """A plugin edited after the run was planned would be scored under the old code's fingerprint: refuse."""
+    from ..errors import PluginError
+    from ..proxies import PROXIES
+
+    for proxy, code in settings.codes:
+        now = PROXIES.get(proxy).code
+        if now != code:
+            raise PluginError(f"proxy {proxy} changed since this run started (code {code} -> {now}); run it again")
+
+
 class WorkerCore:
     """One worker's state; :meth:`score` never raises for a problem of one architecture."""
 
@@ -40,6 +51,7 @@ class WorkerCore:
         if device.startswith("cuda"):
             torch.cuda.set_device(torch.device(device))
         load_plugins(settings.plugins)
+        check_codes(settings)
         self.scorer = ArchScorer(settings, device)
 
     def score(self, arch: str, proxies: Sequence[str]) -> Results:

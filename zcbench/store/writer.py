@@ -33,7 +33,7 @@ from .schema import COLUMNS, FORMAT, FORMAT_VERSION, Row, RowConflict, RunInfo, 
 def _now() -> str:
     import datetime as _dt
 
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")  # orders runs updated within a second
 
 
 class ResultStore:
