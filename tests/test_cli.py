@@ -309,3 +309,22 @@ def test_options_key_only_the_proxies_that_read_them(tmp_path):
         )
     )
     assert "swap_repeat" in err and "not read by any selected proxy" in err
+
+
+def test_archs_from_a_results_file(tmp_path):
+    """--archs-from scores the architectures another results file holds for this space and dataset."""
+    src, out = tmp_path / "src.h5", tmp_path / "out.h5"
+    from zcbench.spaces import get_space
+
+    archs = get_space("nb201").sample(3, 11)
+    (tmp_path / "a.txt").write_text("\n".join(archs))
+    base = ["score", "--space", "nb201", "--proxy", "params", "--quiet"]
+    assert CliRunner().invoke(main, [*base, "--archs", str(tmp_path / "a.txt"), "--out", str(src)]).exit_code == 0
+    res = CliRunner().invoke(main, [*base, "--archs-from", str(src), "--out", str(out)])
+    assert res.exit_code == 0 and "scored 3 architectures" in res.stdout, res.output
+    res = CliRunner().invoke(main, [*base, "--dataset", "cifar100", "--archs-from", str(src), "--out", str(out)])
+    assert res.exit_code == 2 and res.stderr.strip() == (
+        f"zcbench: error: {src} holds no architectures of nb201/cifar100 (it has: nb201/cifar10)"
+    )
+    res = CliRunner().invoke(main, [*base, "--archs-from", str(src), "--archs", str(tmp_path / "a.txt")])
+    assert res.exit_code == 2 and "one way" in res.stderr

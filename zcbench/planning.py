@@ -11,7 +11,7 @@ import hashlib
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import ArchError, StoreError, UsageError
@@ -39,6 +39,21 @@ class Plan:
 
     def info(self, proxy: str) -> RunInfo:
         return self.infos[proxy]
+
+
+def archs_in_results(path: str | Path, settings: RunSettings) -> list[str]:
+    """The architectures a results file holds for the run's (store space, dataset), in the file's order."""
+    from .store import load_frame
+
+    frame = load_frame(path)
+    rows = frame[(frame["space"] == settings.store_space) & (frame["dataset"] == settings.dataset)]
+    if not len(rows):
+        have = sorted({f"{s}/{d}" for s, d in zip(frame["space"], frame["dataset"])})
+        raise UsageError(
+            f"{path} holds no architectures of {settings.store_space}/{settings.dataset} "
+            f"(it has: {', '.join(have) or 'nothing'})"
+        )
+    return rows["arch"].tolist()
 
 
 def shard_of(arch: str, n: int) -> int:
@@ -139,6 +154,8 @@ def plan_run(
     settings = settings.validated()
     selection = (selection or ArchSelection()).validated()
     space = get_space(settings.space)
+    if selection.archs_from is not None:
+        selection = replace(selection, archs=tuple(archs_in_results(selection.archs_from, settings)), archs_from=None)
     if settings.needs_images and not settings.synthetic:
         space.check_data(settings.dataset, settings.data_dir)
     bench = space.load_dump(settings.dump, settings.dataset, settings.epochs) if settings.dump else None

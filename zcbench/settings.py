@@ -226,17 +226,20 @@ def parse_option_items(items: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ArchSelection:
-    """Which architectures: ``archs`` (strings or indices, as a user writes them) or ``archs_file`` (one per
-    line), else the dump's, else the whole space; then ``sample`` (seeded with the run seed) and ``limit``."""
+    """Which architectures: ``archs`` (strings or indices, as a user writes them), ``archs_file`` (one per
+    line) or ``archs_from`` (those a results file holds for the run's space and dataset — e.g. imported
+    published scores), else the dump's, else the whole space; then ``sample`` (seeded with the run seed) and
+    ``limit``."""
 
     archs: tuple[str, ...] | None = None
     archs_file: str | None = None
     sample: int | None = None
     limit: int | None = None
+    archs_from: str | None = None
 
     def validated(self) -> ArchSelection:
-        if self.archs is not None and self.archs_file is not None:
-            raise UsageError("give architectures as a list or as a file, not both")
+        if sum(x is not None for x in (self.archs, self.archs_file, self.archs_from)) > 1:
+            raise UsageError("give architectures one way: a list, --archs FILE or --archs-from RESULTS")
         if self.sample is not None:
             _positive_int("--sample", self.sample)
         if self.limit is not None:

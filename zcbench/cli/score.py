@@ -18,6 +18,11 @@ from .app import main
     "--proxy", "proxy_names", multiple=True, required=True, help="Proxy name, wildcard ('syn*') or 'all'; repeatable."
 )
 @click.option("--archs", "archs_file", type=click.Path(), help="File with one architecture per line.")
+@click.option(
+    "--archs-from",
+    type=click.Path(),
+    help="The architectures this results file holds for --space/--dataset (e.g. imported published scores).",
+)
 @click.option("--sample", type=int, help="Score N architectures drawn at random (seeded).")
 @click.option("--limit", type=int, help="Score only the first N architectures.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seeds weights and minibatch.")
@@ -57,9 +62,9 @@ from .app import main
 @click.option("--variant", help="Network variant where a space has several (nb301: nb301, naslib, swap).")
 @click.option("--timeout", type=float, help="Seconds allowed per architecture (with workers).")
 def score(
-    space, dump, dataset, proxy_names, archs_file, sample, limit, seed, batch_size, dataload, dataload_info, epochs,
-    device, workers, data_dir, synthetic, options, plugins, out, retry_failed, ignore_versions, quiet, shard,
-    timeout, executor, variant,
+    space, dump, dataset, proxy_names, archs_file, archs_from, sample, limit, seed, batch_size, dataload,
+    dataload_info, epochs, device, workers, data_dir, synthetic, options, plugins, out, retry_failed,
+    ignore_versions, quiet, shard, timeout, executor, variant,
 ) -> None:  # fmt: skip
     """Score architectures of a space with zero-cost proxies into an HDF5 results file.
 
@@ -72,7 +77,7 @@ def score(
         dataload=dataload, dataload_info=dataload_info, synthetic=synthetic, data_dir=data_dir, dump=dump,
         epochs=epochs, options=parse_option_items(options), variant=variant, plugins=tuple(plugins),
     )  # fmt: skip
-    selection = ArchSelection(archs_file=archs_file, sample=sample, limit=limit)
+    selection = ArchSelection(archs_file=archs_file, sample=sample, limit=limit, archs_from=archs_from)
     execution = Execution(device=device, workers=workers, executor=executor, timeout=timeout, shard=shard, quiet=quiet)
     summary = run_scoring(settings, selection, execution, out, retry_failed=retry_failed, allow_mixed=ignore_versions)
     click.echo(summary.line())
