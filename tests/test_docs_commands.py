@@ -13,13 +13,14 @@ appears):
 * other languages (```text for synopses, ```toml, ...) are not run. A block without a language that shows a
   ``zcbench`` or ``make`` command fails: the writer says ```bash or ```text.
 
-Each page runs in a sandbox of its own (a folder, in order): miniature files under the exact names the docs
-use (tests/docs_fixtures.py and the benchmark fixture modules), the checkout's ``configs/`` and ``Makefile``,
-and a ``HOME`` whose ``~/data`` holds miniature CIFAR-10, CIFAR-100 and ImageNet16. Commands run with
-``bash -c`` there, with ``ZCBENCH_PROGRESS=0``, the checkout on ``PYTHONPATH``, a ``zcbench`` on ``PATH`` that
-runs ``python -m zcbench``, and ``PIP=true`` (``make demo`` installs nothing: zcbench is importable already).
-A command passes when it exits 0, prints no traceback, and the file it writes (``-o``, ``--out``,
-``--curves``, ``>``) exists.
+Each page runs in a sandbox of its own, its cases in order (two pages at a time): a folder holding miniature
+files under the exact names the docs use (tests/docs_fixtures.py and the benchmark fixture modules), the
+checkout's ``configs/``, ``Makefile`` and ``examples/`` (whose files also sit at the top, as a reader who wrote
+them has them), and a ``HOME`` whose ``~/data`` holds miniature CIFAR-10, CIFAR-100 and ImageNet16. Commands run
+with ``bash -c`` there, with ``ZCBENCH_PROGRESS=0``, the checkout on ``PYTHONPATH``, a ``zcbench`` on ``PATH``
+that runs ``python -m zcbench``, and ``PIP=true`` (``make demo`` installs nothing: zcbench is importable
+already). A command passes when it exits 0, prints no traceback, and the file it writes (``-o``, ``--out``,
+``--curves``, ``>``) exists. Selecting one case (``-k``) still runs its page's earlier cases first.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,12 +67,14 @@ SLOW = {
 }
 
 # Known failures waiting for an edit someone else is making: a key is searched (as a substring) in the case's
-# id, "<page>: block languages" or "<page>:<line>: <command>". Each case still runs; one that passes fails
-# with "remove it from PENDING", so the integrator empties this as the edits land.
+# id, "<page>: block languages", "<page>:python ..." or "<page>:<line>: <command>". Each case still runs; one
+# that passes fails with "remove it from PENDING", so the integrator empties this as the edits land.
 PENDING = {
-    "docs/correlate.md: block languages": "synopsis blocks without a language (being edited; see the report)",
-    "docs/search.md: block languages": "synopsis and example blocks without a language (being edited)",
-    "examples/my_proxy.py": "examples/my_proxy.py arrives with the plugins branch",
+    "docs/correlate.md: block languages": "the synopses (fences at lines 9 and 95) should say ```text",
+    "docs/search.md: block languages": "the synopsis (fence at line 18) should say ```text, the example (line 27) "
+    "```bash, which this test then runs",
+    "docs/your-proxy.md:python": "line 13, the listing of examples/my_proxy.py, says ```python: it runs as part of "
+    "the session and registers preact twice; it should say ```python file=examples/my_proxy.py",
 }
 
 # Pages that start from a results file scored earlier (their commands read results/zcbench.h5 and never write
@@ -86,6 +90,7 @@ FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)(.*)$")
 LISTING = re.compile(r"\bfile=(\S+)")
 OUTPUT_FLAGS = {"-o", "--out", "--curves", ">"}
 TIMEOUT_S = 300
+PAGES_AT_ONCE = 2
 # The dump's architectures (official indices of the miniature NB201 dumps; the Suite-Zero file holds them too).
 NB201_INDICES = [0, 7, 42, 300, 1234, 9999]
 
@@ -290,23 +295,68 @@ def written_files(command: str, home: Path) -> list[str]:
     return [str(home / t[2:]) if t.startswith("~/") else t for t in out]
 
 
+@dataclass
+class Outcome:
+    """What running one case gave: the command (or numbered script), its result and the files it names."""
+
+    what: str
+    res: subprocess.CompletedProcess
+    outputs: list[str]
+
+
 def run_in(box: Sandbox, argv: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=box.work, env=box.env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    try:
+        return subprocess.run(argv, cwd=box.work, env=box.env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:  # one line in the report, the page's later commands still run
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""
+        return subprocess.CompletedProcess(argv, -9, out, f"killed after {TIMEOUT_S} s")
 
 
-def report(where: str, what: str, res: subprocess.CompletedProcess, extra: str = "") -> str:
+def session_script(page: str) -> str:
+    return "\n\n".join(code for _, code in PARSED[page].python)
+
+
+def run_page(box: Sandbox, page: str) -> dict[int | None, Outcome]:
+    """Every runnable case of ``page`` in order (commands, then the Python session), by line (None: the session)."""
+    done: dict[int | None, Outcome] = {}
+    for cmd in PARSED[page].commands:
+        if needs(cmd) is None:
+            done[cmd.line] = Outcome(cmd.text, run_in(box, ["bash", "-c", cmd.text]), written_files(cmd.text, box.home))
+    if PARSED[page].python:
+        script = session_script(page)
+        numbered = "\n".join(f"{n:4d}  {line}" for n, line in enumerate(script.splitlines(), 1))
+        done[None] = Outcome(numbered, run_in(box, [sys.executable, "-c", script]), [])
+    return done
+
+
+@pytest.fixture(scope="session")
+def page_runs(request, sandboxes):
+    """``{page: future of run_page}`` for the pages whose cases are selected: each page's cases run in order, in
+    its own sandbox, two pages at a time (the commands are mostly single-threaded), while the tests report."""
+    selected = [i for i in request.session.items if getattr(i, "originalname", "") == "test_doc_command_runs"]
+    pool = ThreadPoolExecutor(max_workers=PAGES_AT_ONCE)
+    try:
+        yield {
+            page: pool.submit(run_page, sandboxes(page), page)
+            for page in sorted({i.callspec.params["page"] for i in selected})
+        }
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def report(where: str, run: Outcome, extra: str = "") -> str:
     return (
-        f"{where}: {extra or f'exit status {res.returncode}'}\n--- command\n{what}\n"
-        f"--- stdout\n{res.stdout[-4000:]}\n--- stderr\n{res.stderr[-6000:]}"
+        f"{where}: {extra or f'exit status {run.res.returncode}'}\n--- command\n{run.what}\n"
+        f"--- stdout\n{run.res.stdout[-4000:]}\n--- stderr\n{run.res.stderr[-6000:]}"
     )
 
 
-def check(box: Sandbox, case_id: str, what: str, res: subprocess.CompletedProcess, outputs: list[str]) -> None:
-    print(f"$ {what}\n{res.stdout}{res.stderr}")  # shown with -s or -rP
-    assert res.returncode == 0, report(case_id, what, res)
-    assert "Traceback (most recent call last)" not in res.stderr, report(case_id, what, res, "a traceback")
-    for f in outputs:
-        assert (box.work / f).exists(), report(case_id, what, res, f"{f} was not written")
+def check(box: Sandbox, case_id: str, run: Outcome) -> None:
+    print(f"$ {run.what}\n{run.res.stdout}{run.res.stderr}")  # shown with -s or -rP
+    assert run.res.returncode == 0, report(case_id, run)
+    assert "Traceback (most recent call last)" not in run.res.stderr, report(case_id, run, "a traceback")
+    for f in run.outputs:
+        assert (box.work / f).exists(), report(case_id, run, f"{f} was not written")
 
 
 def _with_pending(case_id: str, body) -> None:
@@ -323,28 +373,16 @@ def _with_pending(case_id: str, body) -> None:
 
 
 @pytest.mark.parametrize("page, command", _cases())
-def test_doc_command_runs(page: str, command: Command | None, sandboxes) -> None:
-    box = sandboxes(page)
+def test_doc_command_runs(page: str, command: Command | None, sandboxes, page_runs) -> None:
     if command is None:  # the page's Python session
-        blocks = PARSED[page].python
-        script = "\n\n".join(code for _, code in blocks)
-        case_id = f"{page}:python (blocks at lines {', '.join(str(no) for no, _ in blocks)})"
-        numbered = "\n".join(f"{n:4d}  {line}" for n, line in enumerate(script.splitlines(), 1))
-
-        def body() -> None:
-            check(box, case_id, numbered, run_in(box, [sys.executable, "-c", script]), [])
-
+        case_id = f"{page}:python (blocks at lines {', '.join(str(no) for no, _ in PARSED[page].python)})"
     else:
         case_id = command.case_id
         reason = needs(command)
         if reason:
             pytest.skip(f"{command.text}: {reason}")
-
-        def body() -> None:
-            res = run_in(box, ["bash", "-c", command.text])
-            check(box, case_id, command.text, res, written_files(command.text, box.home))
-
-    _with_pending(case_id, body)
+    run = page_runs[page].result()[command.line if command else None]
+    _with_pending(case_id, lambda: check(sandboxes(page), case_id, run))
 
 
 @pytest.mark.parametrize("page", list(PARSED))
