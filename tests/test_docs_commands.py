@@ -62,9 +62,7 @@ NEEDS = {
 AVAILABLE = {"--device cuda": torch.cuda.is_available}
 # Commands that run here but too long for the suite, with what was measured on the 2-core CPU machine; they run
 # when ZCBENCH_TEST_SLOW=1.
-SLOW = {
-    "--sample 200 --proxy all": "200 architectures x 17 proxies at about 11 s per architecture: ~37 minutes",
-}
+SLOW: dict[str, str] = {}  # substring -> why a documented command is too slow for CI (run with ZCBENCH_TEST_SLOW=1)
 
 # Known failures waiting for an edit someone else is making: a key is searched (as a substring) in the case's
 # id, "<page>: block languages", "<page>:python ..." or "<page>:<line>: <command>". Each case still runs; one
@@ -73,8 +71,6 @@ PENDING = {
     "docs/correlate.md: block languages": "the synopses (fences at lines 9 and 95) should say ```text",
     "docs/search.md: block languages": "the synopsis (fence at line 18) should say ```text, the example (line 27) "
     "```bash, which this test then runs",
-    "docs/your-proxy.md:python": "line 13, the listing of examples/my_proxy.py, says ```python: it runs as part of "
-    "the session and registers preact twice; it should say ```python file=examples/my_proxy.py",
 }
 
 # Pages that start from a results file scored earlier (their commands read results/zcbench.h5 and never write

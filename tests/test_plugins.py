@@ -391,7 +391,7 @@ def run_doc_command(cmd: str, cwd: Path) -> tuple[int, str]:
 
 
 def test_doc_shows_the_example_file():
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    blocks = re.findall(r"```python file=examples/my_proxy.py\n(.*?)```", DOC.read_text(), flags=re.S)
     assert blocks[0] == EXAMPLE.read_text()
 
 
