@@ -187,6 +187,8 @@ def heatmap(
         table = rep.correlation_table(
             frame, protocol, metrics=["spearman"], proxies=proxies, spaces=spaces, datasets=datasets, vote=False
         )
+    if not table.empty:  # a cell without any architecture that has an accuracy is no correlation
+        table = table[pd.to_numeric(table["n"], errors="coerce").fillna(0) > 0]
     if table.empty:
         return []
     table = table.assign(bench=table["space"] + "/" + table["dataset"])
