@@ -231,6 +231,9 @@ def test_dump_and_no_dump_follow_one_rule_in_score_and_merge(world, tmp_path):
     merged = tmp_path / "m.h5"
     err = refused(run("merge", with_dump, without, "-o", merged), "dump")
     assert "data_source" not in err and "synthetic" not in err
+    # which file holds what, unambiguously ("A and B differ: it holds ..." named the wrong file as "it")
+    assert f"cannot merge {without} into the run from {with_dump}: it holds accuracies from {world['dump'].name}" in err
+    assert "this holds no accuracies (scored without --dump)" in err
     assert not merged.exists()
 
 
@@ -362,47 +365,37 @@ def test_proxy_all_works_out_of_the_box(tmp_path):
     assert_one_row_per_arch(out)
 
 
-OTHER_BAD_NUMBERS = [
-    ["correlate", "{results}", "--ci", "--ci-resamples", "0"],
-    ["correlate", "{results}", "--ci", "--ci-resamples", "-5"],
-    ["correlate", "{results}", "--ci", "--ci-seed", "-1"],
-    ["correlate", "{results}", "--digits", "-1"],
-    ["correlate", "{results}", "--top-k", "0"],
-    ["export", "{results}", "--head", "0"],
-    ["export", "{results}", "--head", "-1"],
-    ["plot", "{results}", "--top", "0", "--out", "{tmp}/figs"],
-    ["search", "{results}", "--proxy", "synflow", "--budget", "0"],
-    ["search", "{results}", "--proxy", "synflow", "--seed", "-1", "--budget", "2", "--rounds", "1"],
-    ["search", "{results}", "--proxy", "synflow", "--warmup", "-1", "--budget", "2", "--rounds", "1"],
-    [
-        "search",
-        "{results}",
-        "--proxy",
-        "synflow",
-        "--algo",
-        "predictor-evolution",
-        "--candidates",
-        "0",
-        "--budget",
-        "2",
-        "--rounds",
-        "1",
-    ],  # fmt: skip
-    ["search", "{results}", "--proxy", "synflow", "--digits", "-1", "--budget", "2", "--rounds", "1"],
-    ["search", "{results}", "--proxy", "synflow", "--config", "{tmp}/bad.yaml"],
-    ["status", "{results}", "--reasons", "-1"],
-    ["compare", "{results}", "params", "synflow", "--seed", "-1"],
-    ["bench", "--proxy", "params", "--archs", "0"],
-    ["bench", "--proxy", "params", "--archs", "1", "--threads", "-1"],
-    ["bench-engine", "--proxy", "params", "--archs", "1", "--max-workers", "-1"],
+SEARCH = ["search", "{results}", "--proxy", "synflow", "--budget", "2", "--rounds", "1"]
+OTHER_BAD_NUMBERS = [  # (arguments, what the one-line message names)
+    (["correlate", "{results}", "--ci", "--ci-resamples", "0"], "--ci-resamples"),
+    (["correlate", "{results}", "--ci", "--ci-resamples", "-5"], "--ci-resamples"),
+    (["correlate", "{results}", "--ci", "--ci-seed", "-1"], "--ci-seed"),
+    (["correlate", "{results}", "--digits", "-1"], "--digits"),
+    (["correlate", "{results}", "--top-k", "0"], "top-k"),
+    (["export", "{results}", "--head", "0"], "--head"),
+    (["export", "{results}", "--head", "-1"], "--head"),
+    (["plot", "{results}", "--top", "0", "--out", "{tmp}/figs"], "top"),
+    ([*SEARCH, "--budget", "0"], "budget"),
+    ([*SEARCH, "--seed", "-1"], "seed"),
+    ([*SEARCH, "--warmup", "-1"], "warmup"),
+    ([*SEARCH, "--algo", "predictor-evolution", "--candidates", "0"], "candidates"),
+    ([*SEARCH, "--digits", "-1"], "--digits"),
+    (["search", "{results}", "--proxy", "synflow", "--config", "{tmp}/bad.yaml"], "budget"),
+    (["status", "{results}", "--reasons", "-1"], "--reasons"),
+    (["compare", "{results}", "params", "synflow", "--seed", "-1"], "--seed"),
+    (["bench", "--proxy", "params", "--archs", "0"], "--archs"),
+    (["bench", "--proxy", "params", "--archs", "1", "--threads", "-1"], "--threads"),
+    (["bench-engine", "--proxy", "params", "--archs", "1", "--max-workers", "-1"], "--max-workers"),
 ]
 
 
-@pytest.mark.parametrize("args", OTHER_BAD_NUMBERS, ids=lambda a: " ".join(a[:1] + a[2:]))
-def test_numbers_that_make_no_sense_are_refused(world, tmp_path, args):
+@pytest.mark.parametrize("args,names", OTHER_BAD_NUMBERS, ids=lambda a: " ".join(a[2:]) if isinstance(a, list) else "")
+def test_numbers_that_make_no_sense_are_refused(world, tmp_path, args, names):
+    """correlate/plot/search/compare/bench/bench-engine/status/export: a number below what makes sense is
+    refused before any work (a config file's numbers too), never a traceback or an empty result."""
     (tmp_path / "bad.yaml").write_text("budget: 0\nrounds: 1\n")
     res = run(*[a.format(results=world["results"], tmp=tmp_path) for a in args])
-    refused(res)
+    refused(res, names)
     assert not (tmp_path / "figs").exists()
 
 
