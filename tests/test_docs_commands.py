@@ -67,11 +67,7 @@ SLOW: dict[str, str] = {}  # substring -> why a documented command is too slow f
 # Known failures waiting for an edit someone else is making: a key is searched (as a substring) in the case's
 # id, "<page>: block languages", "<page>:python ..." or "<page>:<line>: <command>". Each case still runs; one
 # that passes fails with "remove it from PENDING", so the integrator empties this as the edits land.
-PENDING = {
-    "docs/correlate.md: block languages": "the synopses (fences at lines 9 and 95) should say ```text",
-    "docs/search.md: block languages": "the synopsis (fence at line 18) should say ```text, the example (line 27) "
-    "```bash, which this test then runs",
-}
+PENDING: dict[str, str] = {}
 
 # Pages that start from a results file scored earlier (their commands read results/zcbench.h5 and never write
 # it): their sandbox begins with docs_fixtures.write_scored_results(results/zcbench.h5, **these arguments).

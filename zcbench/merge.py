@@ -48,7 +48,7 @@ def merge_results(inputs: Sequence[str | Path], out: str | Path, check_versions:
             _, _, first, first_src, merged, _ = runs[key.path]
             why = identity_conflict(first, RunInfo.from_attrs(attrs), allow_mixed=not check_versions)
             if why is not None:
-                raise StoreError(f"{key.path}: {src} and {first_src} differ: {why}; refusing to merge")
+                raise StoreError(f"{key.path}: cannot merge {src} into the run from {first_src}: {why}")
             for name in ("truth", "data_id"):  # what an older input did not record, a newer one fixes
                 if not first.get(name) and attrs.get(name):
                     first[name] = attrs[name]

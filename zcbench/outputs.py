@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .errors import UsageError
@@ -85,6 +85,8 @@ def remove_created(made: list[Path]) -> None:
     for d in reversed(made):
         try:
             d.rmdir()
+        except FileNotFoundError:
+            continue  # already removed (a nested writer cleaned up after itself)
         except OSError:
             break
 
@@ -95,21 +97,46 @@ def write_text(path: str | Path, text: str, what: str = "output") -> Path:
 
 
 def write_bytes(path: str | Path, data: bytes, what: str = "output") -> Path:
-    path = check_writable(path, what)
-    with created_dirs(path.parent) as made:
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as err:
-            raise UsageError(f"{path}: cannot write the {what} ({err.strerror})") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except OSError as err:
-            Path(tmp).unlink(missing_ok=True)
-            remove_created(made)
-            raise UsageError(f"{path}: cannot write the {what} ({err.strerror})") from None
-    return path
+    """Write ``data`` atomically; a failure leaves neither a file nor a directory it created."""
+    return write_all({path: data}, what)[0]
+
+
+def _replace_with(path: Path, data: bytes, what: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot write the {what} ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write the {what} ({err.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_all(files: Mapping[str | Path, bytes | str], what: str = "output") -> list[Path]:
+    """Write several files (text is UTF-8) as one: every path is checked before the first is written,
+    each is replaced atomically, and when one fails the ones written by this call and the directories
+    it created are removed again. Returns the paths, in order."""
+    items = [(check_writable(p, what), d.encode("utf-8") if isinstance(d, str) else d) for p, d in files.items()]
+    made_all: list[Path] = []
+    written: list[Path] = []
+    try:
+        for path, data in items:
+            with created_dirs(path.parent) as made:
+                made_all.extend(made)
+                _replace_with(path, data, what)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        remove_created(made_all)
+        raise
+    return written
 
 
 @contextlib.contextmanager

@@ -1,12 +1,16 @@
 """Figures for a results frame: score-vs-accuracy scatters, a proxy × benchmark correlation heatmap
 (as NAS-Bench-Suite-Zero's) and proxy-vs-proxy correlation matrices, as PNG and/or PDF.
 
-matplotlib is an optional extra: it is imported only here, lazily, and a missing install is a
-one-line :class:`UsageError`. The Agg backend is forced so that plotting works headless.
+matplotlib is imported only here, lazily, and a missing install is a one-line :class:`UsageError`.
+The Agg backend is forced so that plotting works headless. Figures are rendered in memory and
+written through :mod:`zcbench.outputs` once all of them exist, so a failing command leaves no file
+and no directory behind; an output directory or a figure suffix that cannot be written is refused
+before anything is drawn (:func:`check_figure_dir`, :func:`figure_paths`).
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import warnings
@@ -20,6 +24,9 @@ from scipy import stats as _st
 from . import report as rep
 from . import stats
 from .errors import UsageError
+from .outputs import check_writable, check_writable_dir, write_all
+
+Sink = dict[Path, bytes]  # rendered figures waiting to be written until all of them are drawn
 
 
 def _tight(fig) -> None:
@@ -49,14 +56,62 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_")
 
 
-def _save(fig, base: Path, formats: Iterable[str]) -> list[Path]:
-    out = []
-    base.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        path = base.with_suffix(f".{fmt}")
-        fig.savefig(path, format=fmt, bbox_inches="tight", dpi=150 if fmt == "png" else None)
-        out.append(path)
-    return out
+def supported_formats() -> list[str]:
+    """The file suffixes matplotlib can write (``Figure().canvas.get_supported_filetypes()``)."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    return sorted(Figure().canvas.get_supported_filetypes())
+
+
+def check_formats(formats: Iterable[str]) -> list[str]:
+    """``formats`` (suffixes without the dot), refused in one line unless matplotlib can write each."""
+    formats = [str(f).lower().lstrip(".") for f in formats]
+    known = supported_formats()
+    bad = [f for f in formats if f not in known]
+    if bad:
+        raise UsageError(f"matplotlib cannot write .{bad[0]} figures (it writes: {', '.join(known)})")
+    return formats
+
+
+def figure_paths(path: str | Path) -> list[tuple[Path, str]]:
+    """The files one figure path stands for: its suffix picks the format (any matplotlib writes), no
+    suffix means ``.png`` and ``.pdf``. Each is checked writable; nothing is created."""
+    path = Path(path)
+    if not path.suffix:
+        targets = [(path.with_name(f"{path.name}.{f}"), f) for f in ("png", "pdf")]
+    else:
+        fmt = path.suffix[1:].lower()
+        if fmt not in supported_formats():
+            raise UsageError(
+                f"{path}: matplotlib cannot write .{fmt} figures (it writes: {', '.join(supported_formats())}; "
+                "no suffix writes .png and .pdf)"
+            )
+        targets = [(path, fmt)]
+    for p, _ in targets:
+        check_writable(p, "figure")
+    return targets
+
+
+def check_figure_dir(out_dir: str | Path) -> Path:
+    """The directory the figures go to, refused in one line (before any work) unless it can be written."""
+    return check_writable_dir(out_dir, "figure directory")
+
+
+def _render(fig, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=150 if fmt == "png" else None)
+    return buf.getvalue()
+
+
+def _save(fig, base: Path, formats: Iterable[str], sink: Sink | None = None) -> list[Path]:
+    """Render ``fig`` once per format as ``base.<fmt>``: into ``sink`` (written later by the caller),
+    or written now when there is none."""
+    figures = {base.with_name(f"{base.name}.{fmt}"): _render(fig, fmt) for fmt in formats}
+    if sink is None:
+        return write_all(figures, "figure")
+    sink.update(figures)
+    return list(figures)
 
 
 def _groups(frame: pd.DataFrame, spaces, datasets):
@@ -76,6 +131,7 @@ def scatter(
     proxies: Sequence[str] | None = None,
     spaces=None,
     datasets=None,
+    sink: Sink | None = None,
 ) -> list[Path]:
     """One figure per (space, dataset), one panel per proxy: score against accuracy (ranks or
     values), the top ``top_pct``% by accuracy highlighted, signed ρ in each panel title."""
@@ -108,7 +164,7 @@ def scatter(
         axs.flat[0].legend(fontsize=7, loc="upper left", markerscale=2)
         fig.suptitle(f"{space} / {dataset}: proxy score vs {target} accuracy ({axes} axes)", fontsize=11)
         _tight(fig)
-        written += _save(fig, Path(out_dir) / f"scatter_{_slug(space)}_{_slug(dataset)}_{axes}", formats)
+        written += _save(fig, Path(out_dir) / f"scatter_{_slug(space)}_{_slug(dataset)}_{axes}", formats, sink)
         plt.close(fig)
     return written
 
@@ -122,6 +178,7 @@ def heatmap(
     spaces=None,
     datasets=None,
     table: pd.DataFrame | None = None,
+    sink: Sink | None = None,
 ) -> list[Path]:
     """Proxy × (space/dataset) Spearman heatmap annotated with .2f, as NAS-Bench-Suite-Zero."""
     plt = require_matplotlib()
@@ -130,6 +187,8 @@ def heatmap(
         table = rep.correlation_table(
             frame, protocol, metrics=["spearman"], proxies=proxies, spaces=spaces, datasets=datasets, vote=False
         )
+    if not table.empty:  # a cell without any architecture that has an accuracy is no correlation
+        table = table[pd.to_numeric(table["n"], errors="coerce").fillna(0) > 0]
     if table.empty:
         return []
     table = table.assign(bench=table["space"] + "/" + table["dataset"])
@@ -155,7 +214,7 @@ def heatmap(
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
     ax.set_title(f"Spearman ρ vs {protocol.target} accuracy ({protocol.name}, {protocol.sign})", fontsize=10)
     _tight(fig)
-    written = _save(fig, Path(out_dir) / f"heatmap_{_slug(protocol.name)}", formats)
+    written = _save(fig, Path(out_dir) / f"heatmap_{_slug(protocol.name)}", formats, sink)
     plt.close(fig)
     return written
 
@@ -167,6 +226,7 @@ def proxy_matrix(
     proxies: Sequence[str] | None = None,
     spaces=None,
     datasets=None,
+    sink: Sink | None = None,
 ) -> list[Path]:
     """Per (space, dataset): Spearman ρ between every pair of proxies (pairwise complete rows)."""
     plt = require_matplotlib()
@@ -200,7 +260,7 @@ def proxy_matrix(
         fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
         ax.set_title(f"{space} / {dataset}: proxy vs proxy", fontsize=10)
         _tight(fig)
-        written += _save(fig, Path(out_dir) / f"proxy_matrix_{_slug(space)}_{_slug(dataset)}", formats)
+        written += _save(fig, Path(out_dir) / f"proxy_matrix_{_slug(space)}_{_slug(dataset)}", formats, sink)
         plt.close(fig)
     return written
 
@@ -218,26 +278,35 @@ def make_plots(
     datasets=None,
 ) -> list[Path]:
     """Every requested kind of figure; returns the files written (a kind with nothing to plot
-    writes nothing). Raises UsageError when nothing at all could be plotted."""
+    writes nothing). The directory, the formats and the space/dataset/proxy selectors are checked
+    before anything is drawn; figures are written only once all are drawn. Raises UsageError when
+    nothing at all could be plotted (and then writes nothing)."""
     protocol = protocol or rep.Protocol()
     kinds = set(kinds)
-    written: list[Path] = []
+    check_figure_dir(out_dir)
+    formats = check_formats(formats)
+    frame = rep.select_rows(frame, spaces, datasets)
+    rep.match_columns(rep.proxy_columns(frame), proxies)
+    sink: Sink = {}
     if "scatter" in kinds:
-        written += scatter(frame, out_dir, formats, protocol.target, axes, top_pct, proxies, spaces, datasets)
+        scatter(frame, out_dir, formats, protocol.target, axes, top_pct, proxies, spaces, datasets, sink=sink)
     if "heatmap" in kinds:
-        written += heatmap(frame, out_dir, formats, protocol, proxies, spaces, datasets)
+        heatmap(frame, out_dir, formats, protocol, proxies, spaces, datasets, sink=sink)
     if "proxy-matrix" in kinds:
-        written += proxy_matrix(frame, out_dir, formats, proxies, spaces, datasets)
-    if not written:
+        proxy_matrix(frame, out_dir, formats, proxies, spaces, datasets, sink=sink)
+    if not sink:
         raise UsageError("nothing to plot: no (space, dataset) has proxy scores with accuracies")
-    return written
+    return write_all(sink, "figure")
 
 
-def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", title: str = "") -> list[Path]:
+def render_search_curves(
+    curves: pd.DataFrame, path: str | Path, which: str = "test", title: str = ""
+) -> dict[Path, bytes]:
     """Mean incumbent accuracy (± std over rounds, shaded) against trained models, one line per
-    variant — the form of Abdelfattah et al.'s search figure. ``curves`` is
-    :func:`zcbench.search.curves_frame`; ``which`` is ``test``, ``val`` or ``best_test``; ``path``'s
-    suffix picks the format (png or pdf; none: both)."""
+    variant — the form of Abdelfattah et al.'s search figure — rendered for :func:`figure_paths`
+    of ``path`` (its suffix picks the format; none: png and pdf). ``curves`` is
+    :func:`zcbench.search.curves_frame`; ``which`` is ``test``, ``val`` or ``best_test``."""
+    targets = figure_paths(path)
     plt = require_matplotlib()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for name, block in curves.groupby("variant", sort=False):
@@ -261,8 +330,11 @@ def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", t
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _tight(fig)
-    path = Path(path)
-    fmts = [path.suffix.lstrip(".")] if path.suffix in (".png", ".pdf") else ["png", "pdf"]
-    out = _save(fig, path.with_suffix(""), fmts)
+    out = {p: _render(fig, fmt) for p, fmt in targets}
     plt.close(fig)
     return out
+
+
+def search_curves(curves: pd.DataFrame, path: str | Path, which: str = "test", title: str = "") -> list[Path]:
+    """:func:`render_search_curves`, written (atomically; nothing left behind on failure)."""
+    return write_all(render_search_curves(curves, path, which, title), "figure")

@@ -18,11 +18,13 @@ from .app import main
     show_default=True,
     help="Proxy name, wildcard or 'all'; repeatable.",
 )
-@click.option("--archs", "n_archs", type=int, default=3, show_default=True, help="Architectures sampled.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option(
+    "--archs", "n_archs", type=click.IntRange(min=1), default=3, show_default=True, help="Architectures sampled."
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--threads", type=int, help="torch intra-op threads (default: torch's).")
+@click.option("--threads", type=click.IntRange(min=1), help="torch intra-op threads (default: torch's).")
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Real images (default: synthetic).")
 @click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
 @click.option(

@@ -70,7 +70,13 @@ def _render(df, fmt: str, caption: str, notes: list[str]) -> str:
     help="omit: only architectures where both scores are finite; worst: failed scores rank last.",
 )
 @click.option("--resamples", type=int, default=2000, show_default=True, help="Paired bootstrap resamples.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the resampling (same seed, same result).")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the resampling (same seed, same result).",
+)
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Level of the percentile interval.")
 @click.option(
     "--ties",
@@ -104,13 +110,18 @@ def compare(
     unknown = [p for p in (pair or list(proxies)) if p not in have]
     if unknown:
         raise UsageError(f"unknown proxy {', '.join(unknown)} in {results} (have: {', '.join(have) or 'none'})")
+    pairs = ", ".join(sorted({f"{s}/{d}" for s, d in zip(frame["space"], frame["dataset"])})) or "nothing"
+    unmatched = [v for v in spaces if v not in set(frame["space"])]
+    unmatched += [v for v in datasets if v not in set(frame["dataset"])]
+    if unmatched:  # a typo in a selector must not pass for a smaller comparison
+        raise UsageError(f"no (space, dataset) of {results} holds {', '.join(unmatched)} (it has {pairs})")
     if spaces:
         frame = frame[frame["space"].isin(spaces)]
     if datasets:
         frame = frame[frame["dataset"].isin(datasets)]
     tcol = TARGET_COLUMNS[target]
     caption = sig.method_caption(metric, sign, score_nan, resamples, seed, confidence, tcol)
-    where = f" (--space/--dataset: {', '.join(spaces + datasets)})" if spaces or datasets else ""
+    where = f" (--space/--dataset: {', '.join(spaces + datasets)}; it has {pairs})" if spaces or datasets else ""
 
     if ties:
         table = sig.tie_table(frame, list(proxies) or None, tcol, metric, sign, score_nan, resamples, seed, confidence)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import click
 
-from ..errors import UsageError
 from ..settings import DEFAULT_RESULTS
 from .app import main
 
@@ -15,7 +14,7 @@ from .app import main
 @click.option(
     "--reasons",
     "n_reasons",
-    type=int,
+    type=click.IntRange(min=0),
     default=3,
     show_default=True,
     help="Failure reasons shown per run (most frequent first).",
@@ -42,7 +41,7 @@ def status(results: str, n_reasons: int) -> None:
     table = pd.DataFrame({"run": names, **cols, "code": [c.code for c in rows]})
     click.echo(format_frame(table, "table"), nl=False)
     for name, c in zip(names, rows):  # why runs failed, most frequent first, below the table
-        shown = sorted(c.reasons.items(), key=lambda kv: -kv[1])[: max(0, n_reasons)]
+        shown = sorted(c.reasons.items(), key=lambda kv: -kv[1])[:n_reasons]
         if shown:
             click.echo(f"\n{name} failures:")
         for reason, n in shown:
@@ -73,8 +72,10 @@ def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
 @click.option("--space", default="nb201", show_default=True)
 @click.option("--dataset", help="Dataset (default: the space's first).")
 @click.option("--proxy", "proxy_names", multiple=True, default=("params", "flops", "synflow"), show_default=True)
-@click.option("--archs", "n_archs", type=int, default=48, show_default=True, help="Architectures per run.")
-@click.option("--max-workers", type=int, help="Time 0..N workers (default: number of CPU cores).")
+@click.option(
+    "--archs", "n_archs", type=click.IntRange(min=1), default=48, show_default=True, help="Architectures per run."
+)
+@click.option("--max-workers", type=click.IntRange(min=0), help="Time 0..N workers (default: number of CPU cores).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data (default: synthetic).")
 @click.option(
@@ -91,8 +92,6 @@ def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data
     from ..plugins import load_plugins
     from ..proxies import select_proxies
 
-    if n_archs < 1:
-        raise UsageError("--archs must be >= 1")
     load_plugins(plugins)  # before the proxy names are expanded: a plugin's proxy is a name like any other
     n = max_workers if max_workers is not None else (os.cpu_count() or 1)
     rows = engine_throughput(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -14,16 +13,22 @@ from ..vocabulary import TABLE_FORMATS, TARGETS
 from .app import main
 
 
-def _load(results: str):
-    from ..store import load_frame  # the lead's store; raises StoreError for a bad file
+def _load(results: str, source: str | None = None):
+    """The results frame; with ``source``, the imported columns ``<proxy>@<source>`` under their bare names."""
+    from ..report.sources import source_frame
+    from ..store import load_frame  # raises StoreError for a missing or foreign file
 
-    return load_frame(results)
+    return source_frame(load_frame(results), source)
+
+
+SOURCE_HELP = "Use the scores imported from this source (naslib, abdelfattah) under their bare names instead of ours."
 
 
 def _emit(text: str, out: str | None) -> None:
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text)
+        from ..outputs import write_text
+
+        write_text(out, text)
     else:
         click.echo(text, nl=False)
 
@@ -52,7 +57,7 @@ def _emit(text: str, out: str | None) -> None:
 @click.option(
     "--check",
     "tol",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     metavar="TOL",
     help="With --paper: exit 1 if any computed cell differs by more than TOL (or none can be computed).",
@@ -68,7 +73,7 @@ def _emit(text: str, out: str | None) -> None:
 @click.option(
     "--top-k",
     "top_k",
-    type=float,
+    type=click.FloatRange(min=0, max=100, min_open=True),
     default=None,
     metavar="K",
     help="Add top-K% ρ/τ, top-K% overlap and top-64-in-top-5%.",
@@ -79,13 +84,22 @@ def _emit(text: str, out: str | None) -> None:
     help="Add Abdelfattah et al.'s vote (synflow, jacov, snip) row (default: the protocol's).",
 )
 @click.option("--ci", is_flag=True, help="Add bootstrap 95% intervals (<metric>_lo/_hi).")
-@click.option("--ci-resamples", type=int, default=1000, show_default=True)
-@click.option("--ci-seed", type=int, default=0, show_default=True)
+@click.option(
+    "--ties",
+    is_flag=True,
+    help="Add a 'tied' column: per (space, dataset), the best proxy and those statistically tied with it "
+    "(paired bootstrap, --ci-resamples/--ci-seed).",
+)
+@click.option(
+    "--ci-resamples", type=click.IntRange(min=1), default=1000, show_default=True, help="Bootstrap resamples."
+)
+@click.option("--ci-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--space", "spaces", multiple=True, help="Only these spaces (repeatable).")
 @click.option("--dataset", "datasets", multiple=True, help="Only these datasets (repeatable).")
 @click.option("--proxy", "proxies", multiple=True, help="Only these proxies (names or wildcards, repeatable).")
 @click.option("--table", "tables", multiple=True, help="With --paper: only these table ids.")
-@click.option("--digits", type=int, default=3, show_default=True)
+@click.option("--source", default=None, metavar="ORIGIN", help=SOURCE_HELP)
+@click.option("--digits", type=click.IntRange(min=0), default=3, show_default=True)
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def correlate(
     results,
@@ -98,12 +112,14 @@ def correlate(
     top_k,
     vote,
     ci,
+    ties,
     ci_resamples,
     ci_seed,
     spaces,
     datasets,
     proxies,
     tables,
+    source,
     digits,
     out,
 ):
@@ -113,19 +129,23 @@ def correlate(
     follow --protocol and are stated in the caption (table, markdown, latex) or in columns (csv, json).
     """
     from .. import report as rep
+    from ..outputs import check_writable
 
     if tol is not None and not paper:
         raise UsageError("--check needs --paper")
-    if paper and (protocol_name or metrics or top_k or ci):
-        raise UsageError("--paper uses each table's own protocol and metric; drop --protocol/--metric/--top-k/--ci")
-    frame = _load(results)
+    if paper and (protocol_name or metrics or top_k or ci or ties):
+        raise UsageError(
+            "--paper uses each table's own protocol and metric; drop --protocol/--metric/--top-k/--ci/--ties"
+        )
+    if tables and not paper:
+        raise UsageError("--table selects tables of --paper")
+    if out:
+        check_writable(out)
     if paper:
         pap = rep.load_paper(paper)
+        frame = _load(results, source)
         table = rep.compare_paper(frame, pap, target=target, tables=tables or None)
-        if spaces:
-            table = table[table["space"].isin(spaces)]
-        if datasets:
-            table = table[table["dataset"].isin(datasets)]
+        table = rep.select_rows(table, spaces, datasets, f"paper {pap.name}'s cells")
         _emit(rep.format_frame(rep.display_frame(table, fmt), fmt, table.attrs.get("caption", ""), digits), out)
         if tol is not None:
             computed = table[table["status"] == "ok"]
@@ -152,7 +172,7 @@ def correlate(
     if top_k is not None:
         chosen += [m for m in rep.topk_metrics(top_k) if m not in chosen]
     table = rep.correlation_table(
-        frame,
+        _load(results, source),
         protocol,
         metrics=chosen,
         proxies=proxies or None,
@@ -162,6 +182,8 @@ def correlate(
         ci=ci,
         ci_resamples=ci_resamples,
         ci_seed=ci_seed,
+        ties=ties,
+        where=results,
     )
     _emit(rep.format_frame(rep.display_frame(table, fmt), fmt, table.attrs.get("caption", ""), digits), out)
 
@@ -210,15 +232,16 @@ def correlate(
 @click.option(
     "--top",
     "top_pct",
-    type=float,
+    type=click.FloatRange(min=0, max=100, min_open=True),
     default=10.0,
     show_default=True,
     help="Highlight the top PCT% by accuracy in scatters.",
 )
+@click.option("--source", default=None, metavar="ORIGIN", help=SOURCE_HELP)
 @click.option("--space", "spaces", multiple=True)
 @click.option("--dataset", "datasets", multiple=True)
 @click.option("--proxy", "proxies", multiple=True)
-def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct, spaces, datasets, proxies):
+def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct, source, spaces, datasets, proxies):
     """Score-vs-accuracy scatters, a proxy × benchmark heatmap and proxy-vs-proxy matrices.
 
     Writes PNG and/or PDF files under --out.
@@ -227,8 +250,10 @@ def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct,
     from .. import report as rep
 
     zplot.require_matplotlib()
-    frame = _load(results)
+    zplot.check_figure_dir(out_dir)
     protocol = rep.load_protocol(protocol_name, target=target)
+    frame = rep.select_rows(_load(results, source), spaces, datasets, results)
+    rep.match_columns(rep.proxy_columns(frame), proxies, results)
     kinds_set = {"scatter", "heatmap", "proxy-matrix"} if "all" in kinds else set(kinds)
     written = zplot.make_plots(
         frame,

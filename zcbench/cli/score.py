@@ -88,7 +88,7 @@ def score(
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of standard output.")
 @click.option("--sort", "sort_by", help="Sort by this column (descending).")
-@click.option("--head", type=int, help="Only the first N rows.")
+@click.option("--head", type=click.IntRange(min=1), help="Only the first N rows.")
 @click.option("--space", help="Only this space.")
 @click.option("--dataset", help="Only this dataset.")
 def export(results, fmt, output, sort_by, head, space, dataset) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..errors import UsageError
@@ -11,13 +9,19 @@ from ..settings import DEFAULT_RESULTS
 from .app import main
 
 
-def _infer(frame, key: str, given: str | None, **where: str) -> str:
-    block = frame
-    for col, val in where.items():
-        block = block[block[col] == val]
-    have = sorted(set(block[key]))
+def _infer(frame, key: str, given: str | None, results: str, space: str | None = None) -> str:
+    """The --space (or the --dataset of ``space``) to search: the given one, which the file must hold,
+    else the only one the file has."""
+    from ..report import select_rows
+
     if given:
+        if key == "space":
+            select_rows(frame, spaces=given, where=results)
+        else:
+            select_rows(frame, spaces=space, datasets=given, where=results)
         return given
+    block = frame if space is None else frame[frame["space"] == space]
+    have = sorted(set(block[key]))
     if len(have) == 1:
         return str(have[0])
     raise UsageError(f"give --{key} (the results file has {', '.join(map(str, have)) or 'no rows'})")
@@ -101,7 +105,7 @@ def _infer(frame, key: str, given: str | None, **where: str) -> str:
     type=click.Path(dir_okay=False),
     help="Plot the reported mean curves (± std, see --report) to this .png/.pdf (no suffix: both); needs matplotlib.",
 )
-@click.option("--digits", type=int, default=2, show_default=True)
+@click.option("--digits", type=click.IntRange(min=0), default=2, show_default=True)
 def search(
     results,
     config_path,
@@ -134,6 +138,7 @@ def search(
     """
     from .. import search as zs
     from ..formatting import format_frame
+    from ..outputs import check_writable, write_all
     from ..spaces import get_space
     from ..store import load_frame
 
@@ -162,11 +167,17 @@ def search(
 
     zs.check_choices(cfg)
     chosen = zs.ALGORITHMS.select(cfg["algo"])  # unknown names fail before any file is read
+    if curves_path:
+        check_writable(curves_path, "curves file")
+    if plot_path:
+        from ..plot import figure_paths
+
+        figure_paths(plot_path)  # a suffix matplotlib cannot write, or an unwritable place: refused now
     frame = load_frame(results)  # StoreError for a missing or foreign file
     if not len(frame):
         raise UsageError(f"{results}: the results file has no rows")
-    space_name = _infer(frame, "space", cfg["space"])
-    ds = _infer(frame, "dataset", cfg["dataset"], space=space_name)
+    space_name = _infer(frame, "space", cfg["space"], results)
+    ds = _infer(frame, "dataset", cfg["dataset"], results, space=space_name)
     proxy_list = cfg["proxy"]
     if not proxy_list:
         raise UsageError("give --proxy (the proxy that ranks architectures, e.g. synflow)")
@@ -191,11 +202,12 @@ def search(
         f"{cfg['rounds']} rounds (seeds {cfg['seed']}..{cfg['seed'] + cfg['rounds'] - 1}) x {cfg['budget']} "
         f"trained models. " + table.attrs["caption"]
     )
-    click.echo(format_frame(table, fmt, caption, digits), nl=False)
+    files: dict = {}  # written together: all of them, or none
     if curves_path:
-        Path(curves_path).parent.mkdir(parents=True, exist_ok=True)
-        zs.curves_frame(res).to_csv(curves_path, index=False, float_format="%.6g")
+        files[curves_path] = zs.curves_frame(res).to_csv(index=False, float_format="%.6g")
     if plot_path:
-        from ..plot import search_curves
+        from ..plot import render_search_curves
 
-        search_curves(zs.curves_frame(res), plot_path, which, title=caption.split(". ")[0])
+        files.update(render_search_curves(zs.curves_frame(res), plot_path, which, title=caption.split(". ")[0]))
+    write_all(files)
+    click.echo(format_frame(table, fmt, caption, digits), nl=False)

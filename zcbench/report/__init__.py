@@ -2,7 +2,8 @@
 
 One job per module: :mod:`.presets` finds and reads the YAML presets, :mod:`.protocol` holds the
 conventions a number is computed under and the metric names, :mod:`.correlation` computes the
-tables, :mod:`.papers` compares them with published cells, :mod:`.export` renders ``zcbench export``.
+tables, :mod:`.papers` compares them with published cells, :mod:`.export` renders ``zcbench export``,
+:mod:`.selection` checks that ``--space``/``--dataset``/``--proxy`` selectors match something.
 Every table is printed by :func:`zcbench.formatting.format_frame`. Nothing here imports torch.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from ..formatting import FORMATS, format_frame, latex_escape
 from ..frames import META_COLUMNS, proxy_columns
 from ..stats import VOTE_INPUTS
-from .correlation import correlation_table, select_columns
+from .correlation import check_resampling, correlation_table, mark_ties, select_columns
 from .export import export_frame
 from .papers import Paper, PaperTable, check_failures, compare_paper, load_paper
 from .presets import find_preset, list_presets, read_yaml
@@ -26,6 +27,7 @@ from .protocol import (
     metric_fn,
     topk_metrics,
 )
+from .selection import match_columns, select_rows
 
 __all__ = [
     "CORRELATION_METRICS",
@@ -39,6 +41,7 @@ __all__ = [
     "PaperTable",
     "Protocol",
     "check_failures",
+    "check_resampling",
     "compare_paper",
     "correlation_table",
     "display_frame",
@@ -49,9 +52,12 @@ __all__ = [
     "list_presets",
     "load_paper",
     "load_protocol",
+    "mark_ties",
+    "match_columns",
     "metric_fn",
     "proxy_columns",
     "read_yaml",
     "select_columns",
+    "select_rows",
     "topk_metrics",
 ]

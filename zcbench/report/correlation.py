@@ -21,6 +21,7 @@ from ..errors import UsageError
 from ..frames import proxy_columns
 from ..stats import VOTE_INPUTS
 from .protocol import TRANSFORMS, Protocol, metric_fn
+from .selection import match_columns, select_rows
 
 
 def select_columns(names: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
@@ -54,9 +55,10 @@ def _plan(
     metrics: Sequence[str] | None,
     proxies: Sequence[str] | None,
     vote: bool | None,
+    where: str = "the results",
 ) -> tuple[list[str], bool, list[str]]:
     """Check the request before any work: the metric list (with ``vote`` when voting), whether to
-    vote, and the proxy columns chosen."""
+    vote, and the proxy columns chosen (each pattern must match one)."""
     metrics = list(metrics or protocol.metrics)
     for m in metrics:
         metric_fn(m)
@@ -66,10 +68,7 @@ def _plan(
     missing = [c for c in ("space", "dataset") if c not in frame.columns]
     if missing:
         raise UsageError(f"results frame lacks column(s) {', '.join(missing)}")
-    all_proxies = proxy_columns(frame)
-    chosen = select_columns(all_proxies, proxies)
-    if proxies and not chosen and not (want_vote and any("vote" in str(p) for p in proxies)):
-        raise UsageError(f"no proxy column matches {', '.join(proxies)} (have: {', '.join(all_proxies) or 'none'})")
+    chosen = match_columns(proxy_columns(frame), proxies, where, allow=("vote",) if want_vote else ())
     return metrics, want_vote, chosen
 
 
@@ -229,21 +228,26 @@ def correlation_table(
     ci: bool = False,
     ci_resamples: int = 1000,
     ci_seed: int = 0,
+    ties: bool = False,
+    where: str = "the results",
 ) -> pd.DataFrame:
     """One row per (space, dataset, proxy): ``n`` and each metric under ``protocol``.
 
     Columns: ``space, dataset, proxy, target, protocol, sign, score_nan, corr_nan, n, samples``,
-    then the metrics (and ``<metric>_lo/_hi`` with ``ci``). ``n`` counts the architectures that
-    entered one correlation (per sample when sampling). ``df.attrs['notes']`` holds caveats
-    (e.g. fewer architectures than the sample size) that belong in the caption.
+    then the metrics (and ``<metric>_lo/_hi`` with ``ci``, ``tied`` with ``ties``: see
+    :func:`mark_ties`). ``n`` counts the architectures that entered one correlation (per sample when
+    sampling). ``df.attrs['notes']`` holds caveats (e.g. fewer architectures than the sample size)
+    that belong in the caption. A space, dataset or proxy selector that matches nothing is a
+    UsageError naming what ``frame`` (``where``) holds, never an empty table.
     """
     protocol = protocol or Protocol()
-    metrics, want_vote, chosen = _plan(frame, protocol, metrics, proxies, vote)
+    check_resampling(ci_resamples, ci_seed)
+    metrics, want_vote, chosen = _plan(frame, protocol, metrics, proxies, vote, where)
+    tie_metric = _tie_metric(metrics) if ties else None
+    frame = select_rows(frame, spaces, datasets, where)
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
-        if spaces and space not in spaces or datasets and dataset not in datasets:
-            continue
         ci_opts = (ci_resamples, ci_seed) if ci else None
         rows.extend(_block_rows(space, dataset, block, chosen, metrics, want_vote, protocol, ci_opts, notes))
     out = pd.DataFrame(rows)
@@ -251,6 +255,68 @@ def correlation_table(
         notes.append(
             f"95% intervals: percentile bootstrap over all architectures, {ci_resamples} resamples, seed {ci_seed}"
         )
+    if ties and len(out):
+        out = mark_ties(out, frame, protocol, tie_metric, ci_resamples, ci_seed)
+        notes.append(out.attrs["ties"])
     out.attrs["notes"] = list(dict.fromkeys(notes))
     out.attrs["caption"] = protocol.caption(out.attrs["notes"])
+    return out
+
+
+TIE_CONFIDENCE = 0.95
+
+
+def check_resampling(resamples: int, seed: int) -> None:
+    """Bootstrap settings any interval or tie test can run with (refused before any work)."""
+    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 1:
+        raise UsageError(f"--ci-resamples must be a positive integer, got {resamples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UsageError(f"--ci-seed must be a non-negative integer, got {seed!r}")
+
+
+def _tie_metric(metrics: Sequence[str]) -> str:
+    """The correlation the tie test bootstraps: the first of spearman/kendall among the metrics."""
+    from ..significance import METRICS
+
+    for m in metrics:
+        if m in METRICS:
+            return m
+    raise UsageError(f"--ties compares {' or '.join(METRICS)} correlations: add --metric spearman")
+
+
+def mark_ties(
+    table: pd.DataFrame, frame: pd.DataFrame, protocol: Protocol, metric: str, resamples: int, seed: int
+) -> pd.DataFrame:
+    """``table`` with a ``tied`` column: per (space, dataset), True for the proxy with the best
+    ``metric`` and for every proxy statistically tied with it, False for the others, empty for rows
+    that are not a proxy's correlation (vote).
+
+    Tied = the 95% paired percentile bootstrap interval of ``best − proxy`` contains 0
+    (:func:`zcbench.significance.tie_table`), under the protocol's target, sign, failed-score policy
+    and score transforms, over all architectures with a target accuracy (a sampling protocol's
+    samples are not used, as for ``--ci``). The sentence for the caption is ``attrs['ties']``."""
+    from ..significance import tie_table
+
+    proxies = [p for p in dict.fromkeys(table["proxy"]) if p in frame.columns]
+    scored = frame.copy()
+    for p, t in protocol.transforms.items():
+        if p in scored.columns:
+            scored[p] = TRANSFORMS[t](scored[p].to_numpy(dtype=np.float64))
+    tcol = f"{protocol.target}_accuracy"
+    if tcol not in scored.columns:
+        scored[tcol] = np.nan
+    tied: dict[tuple[str, str, str], bool] = {}
+    if proxies:
+        ties = tie_table(
+            scored, proxies, tcol, metric, protocol.sign, protocol.score_nan, resamples, seed, TIE_CONFIDENCE
+        )
+        tied = {(r.space, r.dataset, r.proxy): bool(r.tied_with_best) for r in ties.itertuples()}
+    out = table.copy()
+    out["tied"] = [tied.get((s, d, p)) for s, d, p in zip(out["space"], out["dataset"], out["proxy"])]
+    out.attrs.update(table.attrs)
+    out.attrs["ties"] = (
+        f"tied: per (space, dataset) the best proxy by {metric} and each proxy whose paired percentile bootstrap "
+        f"interval of best − proxy ({TIE_CONFIDENCE * 100:g}%, {resamples} resamples, seed {seed}, all architectures "
+        f"with a {protocol.target} accuracy) contains 0; no multiple-comparison correction"
+    )
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from ..formatting import format_frame
+from .selection import select_rows
 
 EXPORT_FORMATS = ("csv", "json", "table")
 
@@ -17,16 +18,15 @@ def export_frame(
     dataset: str | None = None,
 ) -> str:
     """The results file's rows, filtered, sorted (descending) and cut, as CSV (full precision),
-    JSON (NaN → null) or a terminal table (6 significant digits: scores span many magnitudes)."""
+    JSON (NaN → null) or a terminal table (6 significant digits: scores span many magnitudes).
+    A ``space``/``dataset`` the file does not hold is an error naming what it holds."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")
+    if head is not None and (isinstance(head, bool) or not isinstance(head, int) or head < 1):
+        raise UsageError(f"--head must be a positive integer, got {head!r}")
     from ..store import load_frame  # h5py only when a file is read: importing zcbench.report stays light
 
-    df = load_frame(results)
-    if space:
-        df = df[df["space"] == space]
-    if dataset:
-        df = df[df["dataset"] == dataset]
+    df = select_rows(load_frame(results), space, dataset, str(results))
     if sort_by:
         if sort_by not in df.columns:
             raise UsageError(f"cannot sort by {sort_by!r}: columns are {', '.join(df.columns)}")

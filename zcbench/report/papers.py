@@ -146,6 +146,10 @@ def compare_paper(
     Each table is computed under its own protocol (plus the table's ``overrides``; ``target``
     overrides both). A cell is never dropped: missing scores, results or accuracies are marked.
     """
+    unknown = [t for t in tables or () if t not in {tab.id for tab in paper.tables}]
+    if unknown:
+        ids = ", ".join(tab.id for tab in paper.tables)
+        raise UsageError(f"paper {paper.name} has no table {', '.join(unknown)} (its tables: {ids})")
     rows = []
     captions: dict[str, list[str]] = {}
     notes: list[str] = []

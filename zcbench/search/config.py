@@ -32,12 +32,39 @@ COUNTS = ("distinct", "queries")  # what one trained model is: a new architectur
 REPORTS = {"incumbent": "test", "best-test": "best_test", "val": "val"}  # report -> curve (speedup.REPORTS)
 
 
+# numeric key -> (smallest value that makes sense, largest or None); every number a config may hold
+BOUNDS: dict[str, tuple[float, float | None]] = {
+    "warmup": (0, None),  # 0 = off
+    "move": (0.0, 1.0),  # a probability; 0 = off
+    "budget": (1, None),
+    "rounds": (1, None),
+    "seed": (0, None),  # numpy's generators take no negative seed
+    "population": (1, None),
+    "sample": (1, None),
+    "cycles": (0, None),  # 0 = train the proxy's best of the initial population
+    "candidates": (1, None),
+    "min_train": (0, None),  # the initial population is trained first, so the predictor always has data
+}
+
+
 def check_choices(cfg: dict[str, Any]) -> None:
-    """``count`` and ``report`` name one of their choices (a config file is not checked by click)."""
+    """Every setting is usable, whether it came from an option or a config file (click checks neither
+    the file nor the merged result): ``count``/``report`` name one of their choices and every number
+    lies in its :data:`BOUNDS`. Called before the results file is read."""
     if cfg["count"] not in COUNTS:
         raise UsageError(f"count must be one of {', '.join(COUNTS)}, got {cfg['count']!r}")
     if cfg["report"] not in REPORTS:
         raise UsageError(f"report must be one of {', '.join(REPORTS)}, got {cfg['report']!r}")
+    for key, (lo, hi) in BOUNDS.items():
+        value, opt = cfg.get(key), "--" + key.replace("_", "-")
+        if value is None:
+            continue
+        typ = CONFIG_KEYS[key][0]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (typ is int and value != int(value)):
+            raise UsageError(f"{key} ({opt}) must be a{'n integer' if typ is int else ' number'}, got {value!r}")
+        if value < lo or (hi is not None and value > hi):
+            bound = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+            raise UsageError(f"{key} ({opt}) must be {bound}, got {value!r}")
 
 
 def defaults() -> dict[str, Any]:
