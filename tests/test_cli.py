@@ -328,3 +328,26 @@ def test_archs_from_a_results_file(tmp_path):
     )
     res = CliRunner().invoke(main, [*base, "--archs-from", str(src), "--archs", str(tmp_path / "a.txt")])
     assert res.exit_code == 2 and "one way" in res.stderr
+
+
+def test_an_empty_shard_says_it_wrote_nothing(tmp_path):
+    from zcbench.planning import shard_of
+    from zcbench.spaces import get_space
+
+    archs = get_space("nb201").sample(4, 0)
+    empty = next(i for i in range(8) if all(shard_of(a, 8) != i for a in archs))
+    (tmp_path / "a.txt").write_text("\n".join(archs))
+    out = tmp_path / "part.h5"
+    res = CliRunner().invoke(main, ["score", "--space", "nb201", "--archs", str(tmp_path / "a.txt"), "--proxy",
+                                    "params", "--shard", f"{empty}/8", "--out", str(out), "--quiet"])  # fmt: skip
+    assert res.exit_code == 0 and f"nothing to write, {out} not created" in res.stdout and not out.exists()
+
+
+def test_the_default_schedule_spelled_out_is_the_same_truth(dump, tmp_path):
+    """NB201's default is the 200-epoch schedule: --epochs 200 and no --epochs are one computation (cached),
+    --epochs 12 is another (refused)."""
+    out = tmp_path / "r.h5"
+    base = ["score", "--space", "nb201", "--dump", dump, "--proxy", "params", "--out", out, "--quiet"]
+    assert "scored 5 architectures" in run(*base, "--epochs", "200").stdout
+    assert "5 already cached" in run(*base).stdout
+    assert "12 epochs" in one_line_error(run(*base, "--epochs", "12", ok=False))

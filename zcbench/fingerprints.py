@@ -36,10 +36,12 @@ def dump_fingerprint(path: str | Path) -> str:
     return f"{path.name}:{size}:{h.hexdigest()[:12]}"
 
 
-def truth_id(dump: str | Path | None, epochs: int | None) -> str:
-    """The identity of a run's accuracy columns (``store.schema``): ``none`` without a dump."""
+def truth_id(dump: str | Path | None, epochs: int | None, default_epochs: int | None = None) -> str:
+    """The identity of a run's accuracy columns (``store.schema``): ``none`` without a dump. ``epochs`` None
+    means the space's default schedule, so ``--epochs 200`` and no ``--epochs`` on NB201 are the same truth."""
     if not dump:
         return NO_TRUTH
+    epochs = epochs if epochs is not None else default_epochs
     return f"{dump_fingerprint(dump)};epochs={epochs if epochs is not None else 'default'}"
 
 

@@ -120,7 +120,7 @@ def _identity(settings: RunSettings, space: Space, device: str) -> dict[str, Run
     from .fingerprints import batch_fingerprint, truth_id
     from .proxies import PROXIES
 
-    truth = truth_id(settings.dump, settings.epochs)
+    truth = truth_id(settings.dump, settings.epochs, space.default_epochs)
     versions = {"zcbench": __version__, "torch": str(torch.__version__)}
     data_id = ""
     if settings.needs_images:  # the minibatch every worker will build, built once here to fingerprint it

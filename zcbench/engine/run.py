@@ -37,14 +37,16 @@ class RunSummary:
     shard: tuple[int, int] | None = None
     retried: int = 0
     notes: tuple[str, ...] = ()
+    written: bool = True  # False when there was nothing to store and no results file exists
 
     def line(self) -> str:
         shard = f" [shard {self.shard[0]}/{self.shard[1]}]" if self.shard else ""
         retried = f", {self.retried} failed retried" if self.retried else ""
+        dest = self.out if self.written else f"nothing to write, {self.out} not created"
         return (
             f"scored {self.scored} architectures x {self.proxies} proxies{shard} "
             f"({self.cached} already cached{retried}, {self.failed} failed architectures) in {self.seconds:.1f}s "
-            f"-> {self.out}"
+            f"-> {dest}"
         )
 
 
@@ -127,6 +129,7 @@ def run_scoring(
         execution.shard,
         plan.retried,
         settings.notes,
+        out.exists(),
     )
     if stop.set:
         raise Interrupted(

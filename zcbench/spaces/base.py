@@ -62,6 +62,7 @@ class Space(ABC):
     dump_files: ClassVar[tuple[str, ...]] = ()  # official file names, for messages and docs
     variants: ClassVar[tuple[str, ...]] = ()  # network variants beside the default (``--variant``)
     size: ClassVar[int | None] = None  # number of architectures (None: too many to count)
+    default_epochs: ClassVar[int | None] = None  # the schedule load_dump reads without --epochs (None: not a count)
     dataloads: ClassVar[tuple[str, ...]] = ("random", "grasp")  # minibatch loaders make_batch supports
 
     # -- architectures -----------------------------------------------------------------------

@@ -194,6 +194,7 @@ class NB101(Space):
     description = "NAS-Bench-101: 423,624 cells of up to 7 vertices and 9 edges, 3 ops (Ying et al., ICML 2019)"
     datasets = ("cifar10",)
     size = 423_624
+    default_epochs = 108
     dump_files = ("nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nasbench_only108.pkl")
 
     def __init__(self) -> None:

@@ -247,6 +247,7 @@ class NB201(Space):
     description = "NAS-Bench-201 / NATS-Bench TSS: 15,625 cells, 5 ops on 6 edges (Dong & Yang, ICLR 2020)"
     datasets = DATASETS
     size = NUM_ARCHS
+    default_epochs = 200
     variants = ("samsung",)  # Abdelfattah et al.'s re-implementation (see nb201_model)
     dump_files = (
         "NAS-Bench-201-v1_1-096897.pth",
