@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from doc_blocks import console_commands
 
 from zcbench import plugins
 from zcbench.cli import main
@@ -353,17 +354,7 @@ def write_suite_zero(path: Path, n: int = 16, seed: int = 0) -> Path:
 
 
 def doc_commands() -> list[tuple[str, str]]:
-    """``(command, expected stdout)`` for every ``$ `` line of the doc's console blocks."""
-    text = DOC.read_text()
-    assert not re.search(r"```(bash|sh|shell)\b", text), "shell commands belong in ```console blocks"
-    out = []
-    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
-        for chunk in re.split(r"^(?=\$ )", block, flags=re.M):
-            if chunk.strip():
-                cmd, _, expected = chunk.partition("\n")
-                assert cmd.startswith("$ "), cmd
-                out.append((cmd[2:], expected))
-    return out
+    return console_commands(DOC, "$ ")
 
 
 def shows(expected: str, got: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shlex
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from doc_blocks import console_commands
 from scipy.stats import rankdata
 
 from zcbench import significance as sig
@@ -255,17 +255,7 @@ def invoke(*args: str):
 
 
 def doc_commands() -> list[tuple[str, str]]:
-    """``(command, expected stdout)`` for every ``$ `` line of the doc's console blocks."""
-    text = DOC.read_text()
-    assert not re.search(r"```(bash|sh|shell)\b", text), "shell commands belong in ```console blocks"
-    out = []
-    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
-        for chunk in re.split(r"^(?=\$ )", block, flags=re.M):
-            if chunk.strip():
-                cmd, _, expected = chunk.partition("\n")
-                assert cmd.startswith("$ zcbench "), cmd
-                out.append((cmd[2:], expected))
-    return out
+    return console_commands(DOC, "$ zcbench ")
 
 
 def test_doc_commands_run_and_print_what_the_doc_shows(results_dir):
