@@ -32,8 +32,7 @@ def _private_dump_cache(tmp_path_factory, monkeypatch):
 def _registry_restored(monkeypatch):
     """Plugins and API functions register into the process-wide proxy registry: every test starts and ends
     with the built-ins only (and without the user's $ZCBENCH_PLUGINS or progress bars)."""
-    from zcbench import plugins
-    from zcbench.proxies import PROXIES
+    from zcbench.proxies import PROXIES, plugins
 
     monkeypatch.delenv(plugins.ENV, raising=False)
     monkeypatch.setenv("ZCBENCH_PROGRESS", "0")

@@ -14,8 +14,8 @@ import torch
 from scipy import stats
 
 import zcbench as zc
+from zcbench.engine.scorer import ArchScorer
 from zcbench.errors import UsageError
-from zcbench.scoring import ArchScorer
 from zcbench.settings import RunSettings
 
 INDICES = [0, 7, 300, 1234, 5000, 9999]

@@ -25,15 +25,14 @@ REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "zcbench"
 
 LAYERS = [
-    {"errors", "registry", "progress", "outputs", "fingerprints", "safe_pickle", "vocabulary", "frames"},
-    {"stats", "significance", "formatting"},
+    {"errors", "registry", "progress", "outputs", "safe_pickle", "aggregates"},
     {"data"},
     {"spaces"},
-    {"proxies", "plugins"},
+    {"proxies"},
     {"store"},
-    {"settings", "planning", "scoring"},
-    {"engine", "merge", "bench", "bench_engine"},
-    {"report", "plot", "imports"},
+    {"settings", "formatting"},
+    {"engine"},
+    {"report", "imports"},
     {"search"},
     {"download"},
     {"api"},

@@ -7,8 +7,8 @@ import math
 
 from click.testing import CliRunner
 
-from zcbench.bench import run_bench
 from zcbench.cli import main
+from zcbench.engine.bench_proxies import run_bench
 
 PROXIES = ["params", "synflow", "grad_norm", "snip", "swap", "reg_swap"]
 OPTS = {"swap_repeats": 2, "reg_swap_mu": 300.0, "reg_swap_sigma": 1e5}

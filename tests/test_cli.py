@@ -283,7 +283,7 @@ def test_variant_is_its_own_table(tmp_path):
 def test_options_key_only_the_proxies_that_read_them(tmp_path):
     """A proxy's run key holds the options it reads: zen is data-free but batch-dependent, synflow's
     cached scores survive a change of swap options, and an option nobody reads is refused."""
-    from zcbench.scoring import RunSettings
+    from zcbench.engine.scorer import RunSettings
 
     s = RunSettings("nb201", "cifar10", ["synflow", "zen", "swap"], batch_size=16, options={"swap_repeats": 2})
     assert s.run_key("synflow").setting == "s0"
@@ -331,7 +331,7 @@ def test_archs_from_a_results_file(tmp_path):
 
 
 def test_an_empty_shard_says_it_wrote_nothing(tmp_path):
-    from zcbench.planning import shard_of
+    from zcbench.engine.plan import shard_of
     from zcbench.spaces import get_space
 
     archs = get_space("nb201").sample(4, 0)

@@ -23,11 +23,11 @@ from zcbench.cli import main
 from zcbench.engine import Interrupted, resolve_devices, run_scoring, shard_of
 from zcbench.engine import worker as engine_worker
 from zcbench.errors import StoreError, UsageError
-from zcbench.merge import merge_results
 from zcbench.settings import ArchSelection, Execution, RunSettings, parse_shard
 from zcbench.spaces import get_space
 from zcbench.store import coverage, iter_runs
-from zcbench.testing.faults import CRASH_ENV, CRASH_ONCE_ENV, SLEEP_ENV, SLEEP_SECONDS_ENV, FaultyWorkerCore
+from zcbench.store.merge import merge_results
+from zcbench.testing.inject import CRASH_ENV, CRASH_ONCE_ENV, SLEEP_ENV, SLEEP_SECONDS_ENV, FaultyWorkerCore
 
 PROXIES = ["params", "flops", "synflow"]
 N_ARCHS = 24
@@ -82,7 +82,7 @@ def _run(out: Path, archs_file: Path, workers=0, proxies=PROXIES, synthetic=True
 
 @pytest.fixture
 def faulty(monkeypatch):
-    """Workers that crash or hang where the ZCBENCH_TEST_* variables say (zcbench.testing.faults)."""
+    """Workers that crash or hang where the ZCBENCH_TEST_* variables say (zcbench.testing.inject)."""
     monkeypatch.setattr(engine_worker, "DEFAULT_CORE", FaultyWorkerCore)
 
 
@@ -119,7 +119,7 @@ def _cli(archs_file: Path, out: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "zcbench.testing.faults",  # the CLI with the fault-injecting worker core
+        "zcbench.testing.inject",  # the CLI with the fault-injecting worker core
         "score",
         "--space",
         "nb201",
@@ -373,7 +373,7 @@ def test_devices(tmp_path, archs_file):
 
 
 def test_bench_engine_rows(tmp_path):
-    from zcbench.bench_engine import engine_throughput, format_throughput
+    from zcbench.engine.bench_engine import engine_throughput, format_throughput
 
     rows = engine_throughput(proxies=["params"], n_archs=3, workers=[0, 1])
     assert [r.workers for r in rows] == [0, 1]

@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from zcbench import stats
 from zcbench.errors import ArchError, DumpError, UsageError
 from zcbench.imports.abdelfattah import read_abdelfattah, read_all_graphs
 from zcbench.imports.agreement import agreement, transform_for
 from zcbench.imports.base import ImportedRun, detect, file_sha256
 from zcbench.imports.naslib import read_suite_zero
+from zcbench.report import stats
 from zcbench.spaces import get_space, nb101, nb201, nb301, tnb101
 from zcbench.spaces.darts_genotype import genotype_to_compact, parse_genotype
 

@@ -13,8 +13,8 @@ from zcbench.errors import UsageError
 
 pytest.importorskip("matplotlib")
 
-from zcbench import plot as zplot
 from zcbench import report as rep
+from zcbench.report import plot as zplot
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

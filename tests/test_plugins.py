@@ -24,11 +24,10 @@ import torch
 from click.testing import CliRunner
 from doc_blocks import console_commands
 
-from zcbench import plugins
 from zcbench.cli import main
-from zcbench.proxies import PROXIES
+from zcbench.engine.scorer import ArchScorer
+from zcbench.proxies import PROXIES, plugins
 from zcbench.proxies.runner import _finish, as_number
-from zcbench.scoring import ArchScorer
 from zcbench.settings import RunSettings
 from zcbench.spaces import get_space
 from zcbench.store import coverage, iter_runs, load_frame

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from zcbench.proxies import ProxyContext, _shared, select_proxies
+from zcbench.proxies import ProxyContext, select_proxies
+from zcbench.proxies import shared_passes as _shared
 from zcbench.proxies.runner import compute_one, compute_scores, expand_names
 from zcbench.spaces import get_space
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from zcbench import report as rep
-from zcbench import stats
 from zcbench.errors import UsageError
+from zcbench.report import stats
 
 
 def mini_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:

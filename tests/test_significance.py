@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from doc_blocks import console_commands
 from scipy.stats import rankdata
 
-from zcbench import significance as sig
-from zcbench import stats
 from zcbench.cli import main
 from zcbench.errors import UsageError
+from zcbench.report import significance as sig
+from zcbench.report import stats
 from zcbench.store import ResultStore, Row, RunInfo, RunKey
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""zcbench.stats against hand-computed values: ties, NaNs, constant input, vote, bootstrap."""
+"""zcbench.report.stats against hand-computed values: ties, NaNs, constant input, vote, bootstrap."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from zcbench import stats
 from zcbench.errors import UsageError
+from zcbench.report import stats
 
 X = [1, 2, 3, 4, 5]
 Y = [5, 6, 7, 8, 7]  # a tie in the target (7, 7)

@@ -19,8 +19,8 @@ import h5py
 import pytest
 
 from zcbench.errors import StoreError
-from zcbench.merge import merge_results
 from zcbench.store import NO_TRUTH, ResultStore, Row, RunInfo, RunKey, coverage, iter_runs, read_run
+from zcbench.store.merge import merge_results
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = RunKey("nb201", "cifar10", "params", data_free=True)

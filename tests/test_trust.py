@@ -495,7 +495,7 @@ def _constructed_results(path: Path) -> pd.DataFrame:
 
 
 def test_correlate_ties_marks_the_proxies_tied_with_the_best(tmp_path):
-    from zcbench.significance import tie_table
+    from zcbench.report.significance import tie_table
 
     path = tmp_path / "r.h5"
     frame = _constructed_results(path)

@@ -68,7 +68,7 @@ class OpenSpace:
 
     def sample(self, n: int, seed: int = 0) -> list[str]:
         """``n`` architectures drawn as ``score --sample n --seed seed`` draws them."""
-        from .planning import select_archs
+        from .engine.plan import select_archs
 
         return select_archs(self.space, self.benchmark, ArchSelection(sample=n), seed)
 
@@ -120,8 +120,8 @@ def list_proxies(pattern: str = "all", plugins: Sequence[str] = ()) -> pd.DataFr
     """The registered proxies matching ``pattern``: what each needs, its options, origin and paper."""
     import pandas as pd
 
-    from .plugins import load_plugins
     from .proxies import PROXIES
+    from .proxies.plugins import load_plugins
 
     load_plugins(plugins)
     rows = []
@@ -138,7 +138,7 @@ def list_proxies(pattern: str = "all", plugins: Sequence[str] = ()) -> pd.DataFr
 def _proxy_names(proxies: Sequence[str | Callable], workers: int, meta: dict) -> tuple[list[str], list[str]]:
     """Names for ``proxies`` (strings as given; callables registered as plugin proxies), and the plugin specs
     worker processes need to register the callables too."""
-    from .plugins import callable_spec, register_callable
+    from .proxies.plugins import callable_spec, register_callable
 
     names, specs = [], []
     for p in proxies:
@@ -276,7 +276,7 @@ def compare(
 ) -> pd.DataFrame:
     """Is ``a``'s correlation really higher than ``b``'s? The paired bootstrap of ρ_a − ρ_b per (space,
     dataset): interval, p-value and a plain-language ``verdict`` column (docs/compare.md)."""
-    from . import significance as sig
+    from .report import significance as sig
 
     sig.check_options(metric, sign, score_nan, resamples, confidence)
     frame = _frame(results)
@@ -300,7 +300,7 @@ def ties(
 ) -> pd.DataFrame:
     """Per (space, dataset): every proxy against the best one, ``tied_with_best`` where the paired interval
     of their difference contains 0."""
-    from . import significance as sig
+    from .report import significance as sig
 
     sig.check_options(metric, sign, score_nan, resamples, confidence)
     return sig.tie_table(

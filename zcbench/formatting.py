@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .vocabulary import TABLE_FORMATS
+from .settings import TABLE_FORMATS
 
 FORMATS = TABLE_FORMATS
 MISSING = "–"  # how NaN (a failed score, an undefined correlation) reads in the text formats

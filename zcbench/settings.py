@@ -29,6 +29,9 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_DATALOAD = "random"
 DATALOADS = ("random", "grasp")
 EXECUTORS = ("local", "ray")
+# what the commands that read results share (click reads them while it builds options, so ``--help`` stays fast)
+TARGETS = ("val", "test")  # the accuracy a correlation is computed against
+TABLE_FORMATS = ("table", "markdown", "csv", "json", "latex")  # what every table-printing command can write
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -131,8 +134,8 @@ class RunSettings:
     def validated(self) -> RunSettings:
         """A checked, normalised copy: dataset defaulted, proxy patterns expanded, options typed. Raises
         UsageError (one line) for anything a run could not do — before any work starts."""
-        from .plugins import env_plugins, load_plugins
         from .proxies import PROXIES, select_proxies
+        from .proxies.plugins import env_plugins, load_plugins
         from .spaces import get_space
 
         # $ZCBENCH_PLUGINS joins the run's plugins (so remote workers get them), files by absolute path

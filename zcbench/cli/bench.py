@@ -37,7 +37,7 @@ def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, thread
     """Per-proxy and all-proxy seconds per architecture: plain loop vs shared passes, with the ratio."""
     import torch
 
-    from ..bench import run_bench
+    from ..engine.bench_proxies import run_bench
     from ..settings import parse_option_items
 
     if threads:

@@ -1,4 +1,4 @@
-"""``zcbench compare``: option parsing only; the statistics are in :mod:`zcbench.significance`."""
+"""``zcbench compare``: option parsing only; the statistics are in :mod:`zcbench.report.significance`."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def compare(
     Bootstrap", ch. 13) gives the verdict: a proxy is called better only when the interval excludes 0.
     RESULTS defaults to results/zcbench.h5. See docs/compare.md.
     """
-    from .. import significance as sig
+    from ..report import significance as sig
 
     results, pair = _split_args(args, ties)
     if proxies and not ties:

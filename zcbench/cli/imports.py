@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..settings import DEFAULT_RESULTS
-from ..vocabulary import TABLE_FORMATS
+from ..settings import DEFAULT_RESULTS, TABLE_FORMATS
 from .app import main
 
 

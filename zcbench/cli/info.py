@@ -27,8 +27,8 @@ def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
 
     Plugins (--plugin, $ZCBENCH_PLUGINS, installed 'zcbench.proxies' entry points) are listed with their
     origin and code fingerprint."""
-    from ..plugins import load_plugins
     from ..proxies import PROXIES
+    from ..proxies.plugins import load_plugins
 
     load_plugins(plugins)
     names = PROXIES.select(patterns) if patterns else PROXIES.names()

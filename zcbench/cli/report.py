@@ -1,5 +1,5 @@
 """``zcbench correlate`` and ``zcbench plot``: option parsing only; the work is in
-:mod:`zcbench.report` and :mod:`zcbench.plot`."""
+:mod:`zcbench.report` and :mod:`zcbench.report.plot`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import sys
 import click
 
 from ..errors import UsageError
-from ..settings import DEFAULT_RESULTS
-from ..vocabulary import TABLE_FORMATS, TARGETS
+from ..settings import DEFAULT_RESULTS, TABLE_FORMATS, TARGETS
 from .app import main
 
 
@@ -246,8 +245,8 @@ def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct,
 
     Writes PNG and/or PDF files under --out.
     """
-    from .. import plot as zplot
     from .. import report as rep
+    from ..report import plot as zplot
 
     zplot.require_matplotlib()
     zplot.check_figure_dir(out_dir)

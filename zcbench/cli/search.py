@@ -170,7 +170,7 @@ def search(
     if curves_path:
         check_writable(curves_path, "curves file")
     if plot_path:
-        from ..plot import figure_paths
+        from ..report.plot import figure_paths
 
         figure_paths(plot_path)  # a suffix matplotlib cannot write, or an unwritable place: refused now
     frame = load_frame(results)  # StoreError for a missing or foreign file
@@ -206,7 +206,7 @@ def search(
     if curves_path:
         files[curves_path] = zs.curves_frame(res).to_csv(index=False, float_format="%.6g")
     if plot_path:
-        from ..plot import render_search_curves
+        from ..report.plot import render_search_curves
 
         files.update(render_search_curves(zs.curves_frame(res), plot_path, which, title=caption.split(". ")[0]))
     write_all(files)

@@ -7,8 +7,8 @@ one worker is), ``faults`` (the one fault policy both executors follow), ``local
 """
 
 from ..errors import EngineError, Interrupted
-from ..planning import shard_of
 from .devices import resolve_devices
+from .plan import shard_of
 from .run import RunSummary, run_scoring
 
 __all__ = ["EngineError", "Interrupted", "RunSummary", "resolve_devices", "run_scoring", "shard_of"]

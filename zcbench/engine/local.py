@@ -3,7 +3,7 @@
 The parent hands each idle worker a chunk through the worker's own pipe and gets one message per
 finished architecture, so it always knows which arch a worker is on; deaths and timeouts go to the
 shared :class:`~zcbench.engine.faults.FaultPolicy`. Results are written in batches by the
-:class:`~zcbench.engine.writer.RowWriter`, so a ``kill -9`` of anything loses at most the
+:class:`~zcbench.engine.recorder.RowWriter`, so a ``kill -9`` of anything loses at most the
 architectures in flight.
 """
 
@@ -20,9 +20,9 @@ from .. import errors
 from ..errors import EngineError, ZcbenchError
 from ..settings import RunSettings
 from .faults import FaultPolicy
-from .progress import StopFlag
+from .monitor import StopFlag
+from .recorder import RowWriter
 from .worker import WorkerCore, worker_main
-from .writer import RowWriter
 
 POLL_S = 0.2
 

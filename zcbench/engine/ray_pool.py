@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from ..errors import EngineError, UsageError
 from ..settings import RunSettings
 from .faults import FaultPolicy
-from .progress import StopFlag
+from .monitor import StopFlag
+from .recorder import RowWriter
 from .worker import WorkerCore
-from .writer import RowWriter
 
 POLL_S = 0.2
 

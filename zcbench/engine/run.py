@@ -14,14 +14,14 @@ from pathlib import Path
 
 from ..errors import Interrupted, UsageError
 from ..outputs import check_writable
-from ..planning import plan_run
 from ..settings import DEFAULT_RESULTS, ArchSelection, Execution, RunSettings
 from ..store import ResultStore, check_results_file
 from .devices import check_device_spec, resolve_devices
 from .faults import FaultPolicy
-from .progress import Progress, StopFlag
+from .monitor import Progress, StopFlag
+from .plan import plan_run
+from .recorder import RowWriter
 from .worker import WorkerCore, worker_threads
-from .writer import RowWriter
 
 
 @dataclass

@@ -10,9 +10,9 @@ import signal
 import threading
 
 from ..settings import RunSettings
-from .progress import StopFlag
+from .monitor import StopFlag
+from .recorder import RowWriter
 from .worker import WorkerCore, worker_threads
-from .writer import RowWriter
 
 
 def run_serial(

@@ -4,7 +4,7 @@ The same :class:`WorkerCore` runs in-process (no workers), in a spawned process 
 ``ZCBENCH_WORKER_THREADS`` sets torch's intra-op threads per worker (default 1: a float reduction can
 differ in the last bit between thread counts, and a score must not depend on the worker count; on a
 CPU use as many workers as cores). Tests replace the core through ``DEFAULT_CORE`` (see
-``zcbench.testing.faults``); production code never does.
+``zcbench.testing.inject``); production code never does.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class WorkerCore:
     def __init__(self, settings: RunSettings, device: str, threads: int = 1) -> None:
         import torch
 
-        from ..plugins import load_plugins
-        from ..scoring import ArchScorer
+        from ..proxies.plugins import load_plugins
+        from .scorer import ArchScorer
 
         torch.set_num_threads(max(1, threads))
         if device.startswith("cuda"):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import stats
+from ..report import stats
 
 TRANSFORMS: dict[tuple[str, str], str] = {("naslib", "synflow"): "naslib_log"}  # (origin, proxy) -> name
 TRANSFORM_FUNCS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"naslib_log": stats.naslib_log}

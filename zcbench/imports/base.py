@@ -40,7 +40,7 @@ class ImportedRun:
     source: str  # file name as given, e.g. "zc_nasbench201.json"
     sha256: str  # of the whole file's bytes
     transform: str = ""  # how published values relate to zcbench's raw ones: "naslib_log" for NASLib's synflow
-    # (NASLib logs it, see zcbench.stats.naslib_log), "" when the same quantity
+    # (NASLib logs it, see zcbench.report.stats.naslib_log), "" when the same quantity
     notes: list[str] = field(default_factory=list)  # e.g. archs dropped as duplicates after canonicalisation
 
     def __post_init__(self) -> None:

@@ -12,6 +12,8 @@ the wrong type or range is refused before any work, a proxy that cannot run with
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +132,20 @@ class ProxySpec:
 PROXIES: Registry[ProxySpec] = Registry("proxy")
 
 
+def sha12(data: bytes) -> str:
+    """The first 12 hex digits of SHA-256: the code fingerprints of plugin proxies."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def source_fingerprint(fn: Callable) -> str:
+    """The SHA-256 (12 hex digits) of a function's source, else of its bytecode (defined in a console)."""
+    try:
+        src = inspect.getsource(fn).encode()
+    except (OSError, TypeError):
+        src = getattr(getattr(fn, "__code__", None), "co_code", b"")
+    return sha12(src)
+
+
 def register_proxy(
     name: str,
     *,
@@ -159,8 +175,6 @@ def register_proxy(
         elif builtin:
             code = ""
         else:
-            from ..plugins import source_fingerprint
-
             code = source_fingerprint(fn)
         spec = ProxySpec(
             name,

@@ -3,7 +3,7 @@
 This is the only place that turns a proxy's exception or non-finite value into a stored NaN with a
 reason, and that retries a CUDA out-of-memory error on a split minibatch (as the reference
 implementation of Abdelfattah et al. does). ``compute_one`` is the reference (fresh network per proxy);
-``compute_scores`` groups proxies into the shared passes of ``_shared.py`` when the scores are identical.
+``compute_scores`` groups proxies into the shared passes of ``shared_passes.py`` when the scores are identical.
 """
 
 from __future__ import annotations
@@ -138,10 +138,10 @@ def compute_scores(
     """All ``names`` for one architecture. ``make_net`` must return the same initial weights on
     every call (the engine seeds it), so proxies are independent of their order.
 
-    With ``share`` (default) proxies that can be computed together (see ``_shared.GROUPS``) come from
+    With ``share`` (default) proxies that can be computed together (see ``shared_passes.GROUPS``) come from
     one shared pass, with scores identical to :func:`compute_one`'s; ``share=False`` is the plain
     one-proxy-at-a-time loop. A proxy with ``inputs`` (``vote``) gets no entry; its inputs do."""
-    from ._shared import GROUPS
+    from .shared_passes import GROUPS
 
     todo = expand_names(names)
     results: dict[str, ProxyResult] = {}

@@ -1,7 +1,7 @@
 """Helpers shared by the proxy modules: the layers the Samsung measures sum over, their summation,
 minibatch splitting, Gaussian re-initialisation and the forward-hook recorders' base.
 
-Keeping these in one place is what makes the shared passes in ``_shared.py`` give *bit-identical*
+Keeping these in one place is what makes the shared passes in ``shared_passes.py`` give *bit-identical*
 scores to the one-proxy-at-a-time functions: both finish with the same code.
 """
 

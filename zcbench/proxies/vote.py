@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..stats import VOTE_INPUTS
+from ..aggregates import VOTE_INPUTS
 from .base import ProxyContext, register_proxy
 
 

@@ -9,9 +9,9 @@ Every table is printed by :func:`zcbench.formatting.format_frame`. Nothing here 
 
 from __future__ import annotations
 
+from ..aggregates import VOTE_INPUTS
 from ..formatting import FORMATS, format_frame, latex_escape
-from ..frames import META_COLUMNS, proxy_columns
-from ..stats import VOTE_INPUTS
+from ..store.columns import META_COLUMNS, proxy_columns
 from .correlation import check_resampling, correlation_table, mark_ties, select_columns
 from .export import export_frame
 from .papers import Paper, PaperTable, check_failures, compare_paper, load_paper

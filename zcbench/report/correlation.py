@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import stats
+from ..aggregates import VOTE_INPUTS
 from ..errors import UsageError
-from ..frames import proxy_columns
-from ..stats import VOTE_INPUTS
+from ..store.columns import proxy_columns
+from . import stats
 from .protocol import TRANSFORMS, Protocol, metric_fn
 from .selection import match_columns, select_rows
 
@@ -276,7 +276,7 @@ def check_resampling(resamples: int, seed: int) -> None:
 
 def _tie_metric(metrics: Sequence[str]) -> str:
     """The correlation the tie test bootstraps: the first of spearman/kendall among the metrics."""
-    from ..significance import METRICS
+    from .significance import METRICS
 
     for m in metrics:
         if m in METRICS:
@@ -292,10 +292,10 @@ def mark_ties(
     that are not a proxy's correlation (vote).
 
     Tied = the 95% paired percentile bootstrap interval of ``best − proxy`` contains 0
-    (:func:`zcbench.significance.tie_table`), under the protocol's target, sign, failed-score policy
+    (:func:`zcbench.report.significance.tie_table`), under the protocol's target, sign, failed-score policy
     and score transforms, over all architectures with a target accuracy (a sampling protocol's
     samples are not used, as for ``--ci``). The sentence for the caption is ``attrs['ties']``."""
-    from ..significance import tie_table
+    from .significance import tie_table
 
     proxies = [p for p in dict.fromkeys(table["proxy"]) if p in frame.columns]
     scored = frame.copy()

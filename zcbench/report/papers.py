@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..aggregates import VOTE_INPUTS
 from ..errors import UsageError
-from ..frames import proxy_columns
-from ..stats import VOTE_INPUTS
+from ..store.columns import proxy_columns
 from .correlation import correlation_table
 from .presets import find_preset, preset_name, read_yaml
 from .protocol import Protocol, load_protocol

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import stats
 from ..errors import UsageError
-from ..vocabulary import TARGETS
+from ..settings import TARGETS
+from . import stats
 from .presets import find_preset, preset_name, read_yaml
 
 CORRELATION_METRICS = ("spearman", "kendall", "pearson")

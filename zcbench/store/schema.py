@@ -49,7 +49,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..fingerprints import NO_TRUTH
+from .fingerprints import NO_TRUTH
 
 FORMAT = "zcbench"
 FORMAT_VERSION = 1

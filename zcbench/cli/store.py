@@ -59,7 +59,7 @@ def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
 
     Runs are matched by their settings; inputs whose runs disagree (another dump, other versions,
     an architecture scored differently) are refused and OUT is left as it was."""
-    from ..merge import merge_results
+    from ..store.merge import merge_results
 
     counts = merge_results(list(inputs), out, check_versions=not ignore_versions)
     click.echo(
@@ -88,9 +88,9 @@ def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data
     """End-to-end architectures/s of `score` for 0 (in-process), 1..N workers on one device."""
     import os
 
-    from ..bench_engine import engine_throughput, format_throughput
-    from ..plugins import load_plugins
+    from ..engine.bench_engine import engine_throughput, format_throughput
     from ..proxies import select_proxies
+    from ..proxies.plugins import load_plugins
 
     load_plugins(plugins)  # before the proxy names are expanded: a plugin's proxy is a name like any other
     n = max_workers if max_workers is not None else (os.cpu_count() or 1)

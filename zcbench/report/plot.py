@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from . import report as rep
+from .. import report as rep
+from ..errors import UsageError
+from ..outputs import check_writable, check_writable_dir, write_all
 from . import stats
-from .errors import UsageError
-from .outputs import check_writable, check_writable_dir, write_all
 
 Sink = dict[Path, bytes]  # rendered figures waiting to be written until all of them are drawn
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import StoreError, UsageError
-from .store import ResultStore, RunInfo, RunKey, identity_conflict, iter_runs
-from .store.rows import RunRows
-from .store.schema import Row, RowConflict
+from ..errors import StoreError, UsageError
+from . import ResultStore, RunInfo, RunKey, identity_conflict, iter_runs
+from .rows import RunRows
+from .schema import Row, RowConflict
 
 
 def _rows(cols) -> list[Row]:

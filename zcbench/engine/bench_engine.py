@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .engine import run_scoring
-from .formatting import format_frame
-from .progress import track
-from .settings import ArchSelection, Execution, RunSettings
+from ..formatting import format_frame
+from ..progress import track
+from ..settings import ArchSelection, Execution, RunSettings
+from .run import run_scoring
 
 
 @dataclass
@@ -53,7 +53,7 @@ def engine_throughput(
     """Time ``score`` on the same ``n_archs`` sampled archs for each worker count (default:
     0, 1, ..., cores). Each run writes a fresh temporary file, so nothing is cached. ``plugins`` are
     loaded as ``score --plugin`` loads them (every worker imports them: part of the measured start-up)."""
-    from .spaces import get_space
+    from ..spaces import get_space
 
     sp = get_space(space)
     dataset = sp.check_dataset(dataset or sp.datasets[0])

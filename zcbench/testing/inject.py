@@ -8,7 +8,7 @@ driven by environment variables (so spawned workers and Ray actors see the same 
 * ``ZCBENCH_TEST_SLEEP_ARCH=<arch>`` plus ``ZCBENCH_TEST_SLEEP_SECONDS``: it sleeps there.
 
 Use it in-process with ``monkeypatch.setattr(zcbench.engine.worker, "DEFAULT_CORE", FaultyWorkerCore)``,
-or run the CLI through ``python -m zcbench.testing.faults score ...``, which installs it first.
+or run the CLI through ``python -m zcbench.testing.inject score ...``, which installs it first.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def install() -> None:
 
 if __name__ == "__main__":
     from zcbench.cli import main
-    from zcbench.testing import faults  # the module under its own name, so workers can unpickle the class
+    from zcbench.testing import inject  # the module under its own name, so workers can unpickle the class
 
-    faults.install()
+    inject.install()
     main(prog_name="zcbench")

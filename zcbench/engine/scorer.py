@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import torch
 
-from .proxies import ProxyContext
-from .proxies.runner import compute_scores
-from .settings import RunSettings
-from .spaces import get_space
+from ..proxies import ProxyContext
+from ..proxies.runner import compute_scores
+from ..settings import RunSettings
+from ..spaces import get_space
 
 
 def arch_seed(seed: int, arch: str) -> int:

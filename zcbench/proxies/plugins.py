@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import inspect
 import json
 import os
 import sys
@@ -34,7 +33,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import PluginError, UsageError
+from ..errors import PluginError, UsageError
+from .base import PROXIES, register_proxy, source_fingerprint
+from .base import sha12 as _sha
 
 ENTRY_POINT_GROUP = "zcbench.proxies"
 ENV = "ZCBENCH_PLUGINS"
@@ -47,23 +48,9 @@ def env_plugins() -> tuple[str, ...]:
     return tuple(p for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip())
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
-def source_fingerprint(fn: Callable) -> str:
-    """The SHA-256 (12 hex digits) of a function's source, else of its bytecode (defined in a console)."""
-    try:
-        src = inspect.getsource(fn).encode()
-    except (OSError, TypeError):
-        src = getattr(getattr(fn, "__code__", None), "co_code", b"")
-    return _sha(src)
-
-
 def _adopt(before: set[str], origin: str, code: str) -> list[str]:
     """Stamp the proxies registered since ``before`` with their origin and code fingerprint (a declared
     ``version=`` wins over the loader's fingerprint)."""
-    from .proxies import PROXIES
 
     new = [n for n in PROXIES.names() if n not in before]
     for n in new:
@@ -73,7 +60,6 @@ def _adopt(before: set[str], origin: str, code: str) -> list[str]:
 
 
 def _forget(names: Iterable[str]) -> None:
-    from .proxies import PROXIES
 
     for n in names:
         PROXIES.remove(n)
@@ -81,7 +67,6 @@ def _forget(names: Iterable[str]) -> None:
 
 def load_plugin(spec: str) -> list[str]:
     """Import one plugin (file path or module name); returns the proxy names it registered."""
-    from .proxies import PROXIES
 
     spec = str(spec).strip()
     path = Path(spec).expanduser()
@@ -159,8 +144,6 @@ def load_entry_points(warn: Callable[[str], None] | None = None) -> list[str]:
     _entry_points_done = True
     from importlib.metadata import entry_points
 
-    from .proxies import PROXIES
-
     warn = warn or _warn
     names: list[str] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -181,8 +164,6 @@ def load_entry_points(warn: Callable[[str], None] | None = None) -> list[str]:
 def register_callable(fn: Callable, name: str | None = None, **meta) -> str:
     """Register a plain ``fn(net, ctx) -> float`` as a proxy (``name`` defaults to ``fn.__name__``; ``meta``
     as :func:`~zcbench.proxies.base.register_proxy` takes it). Re-registering edited code replaces it."""
-    from .proxies import PROXIES
-    from .proxies.base import register_proxy
 
     for registered, spec in PROXIES.items():  # a function already registered with @register_proxy: itself
         if spec.fn is fn and name in (None, registered):

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import ArchError, StoreError, UsageError
-from .settings import ArchSelection, RunSettings
-from .spaces import Benchmark, Space, get_space
-from .store import RunInfo, run_state
-from .store.schema import identity_conflict
+from ..errors import ArchError, StoreError, UsageError
+from ..settings import ArchSelection, RunSettings
+from ..spaces import Benchmark, Space, get_space
+from ..store import RunInfo, run_state
+from ..store.schema import identity_conflict
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Plan:
 
 def archs_in_results(path: str | Path, settings: RunSettings) -> list[str]:
     """The architectures a results file holds for the run's (store space, dataset), in the file's order."""
-    from .store import load_frame
+    from ..store import load_frame
 
     frame = load_frame(path)
     rows = frame[(frame["space"] == settings.store_space) & (frame["dataset"] == settings.dataset)]
@@ -116,9 +116,9 @@ def _identity(settings: RunSettings, space: Space, device: str) -> dict[str, Run
     """Each stored proxy's run identity (truth, minibatch fingerprint, device, versions)."""
     import torch
 
-    from . import __version__
-    from .fingerprints import batch_fingerprint, truth_id
-    from .proxies import PROXIES
+    from .. import __version__
+    from ..proxies import PROXIES
+    from ..store.fingerprints import batch_fingerprint, truth_id
 
     truth = truth_id(settings.dump, settings.epochs, space.default_epochs)
     versions = {"zcbench": __version__, "torch": str(torch.__version__)}

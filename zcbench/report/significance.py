@@ -8,10 +8,10 @@ less than two separate intervals suggest: overlapping per-proxy intervals do not
 
 Conventions (all stated in the verdict and in ``docs/compare.md``):
 
-* Point estimates are ``zcbench.stats.spearman`` / ``kendall`` on the kept architectures, i.e.
+* Point estimates are ``zcbench.report.stats.spearman`` / ``kendall`` on the kept architectures, i.e.
   the numbers ``zcbench correlate`` prints when no score is missing.
 * Replicate ``b`` draws ``numpy.random.default_rng(seed).integers(0, n, n)`` in turn, the same
-  stream as :func:`zcbench.stats.bootstrap_ci`, so ρ_A's own replicates equal ``correlate --ci``'s.
+  stream as :func:`zcbench.report.stats.bootstrap_ci`, so ρ_A's own replicates equal ``correlate --ci``'s.
 * The interval is the percentile interval of the replicate differences (numpy's linear
   interpolation); replicates where a correlation is undefined (a constant resample) are dropped.
 * ``p_value`` inverts the percentile interval: ``min(1, 2·min(1 + #{d* ≤ 0}, 1 + #{d* ≥ 0}) / (B + 1))``,
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UsageError
+from ..progress import bar
 from . import stats
-from .errors import UsageError
-from .progress import bar
 
 METRICS = ("spearman", "kendall")
 SYMBOLS = {"spearman": "ρ", "kendall": "τ"}
@@ -113,7 +113,7 @@ def check_options(
 def clean_columns(columns: Sequence[Any], target: Any, score_nan: str = "omit") -> tuple[list[np.ndarray], np.ndarray]:
     """Score columns and target on the architectures every correlation uses: a target is always
     needed; ``omit`` also needs every score finite (a pair must sit on the same architectures),
-    ``worst`` sets failed scores to ``stats.WORST_SCORE`` as :func:`zcbench.stats.clean_pair`."""
+    ``worst`` sets failed scores to ``stats.WORST_SCORE`` as :func:`zcbench.report.stats.clean_pair`."""
     t = np.asarray(target, dtype=np.float64).ravel()
     cols = [np.asarray(c, dtype=np.float64).ravel() for c in columns]
     for c in cols:
@@ -425,7 +425,7 @@ def tie_table(
     """
     import pandas as pd
 
-    from .frames import proxy_columns
+    from ..store.columns import proxy_columns
 
     check_options(metric, sign, score_nan, resamples, confidence)
     for col in ("space", "dataset", target_col):

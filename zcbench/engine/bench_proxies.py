@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from .formatting import format_frame
-from .progress import track
-from .proxies.runner import compute_one, compute_scores
-from .scoring import ArchScorer
-from .settings import RunSettings
-from .spaces import get_space
+from ..formatting import format_frame
+from ..progress import track
+from ..proxies.runner import compute_one, compute_scores
+from ..settings import RunSettings
+from ..spaces import get_space
+from .scorer import ArchScorer
 
 
 @dataclass
@@ -39,9 +39,9 @@ class BenchResult:
     mismatches: list[str] = field(default_factory=list)
 
     def groups(self) -> list[tuple[str, list[str]]]:
-        """The shared passes that ran (``_shared.GROUPS``, ≥ 2 members chosen) and the rest, computed
+        """The shared passes that ran (``shared_passes.GROUPS``, ≥ 2 members chosen) and the rest, computed
         alone: where the time goes, and why the total ratio is bounded by the groups' ratios."""
-        from .proxies._shared import GROUPS
+        from ..proxies.shared_passes import GROUPS
 
         out, grouped = [], set()
         for i, (members, _) in enumerate(GROUPS, 1):

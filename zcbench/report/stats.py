@@ -24,15 +24,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .errors import UsageError
-from .progress import bar
+from ..errors import UsageError
+from ..progress import bar
 
 WORST_SCORE = -1e8
 SCORE_NAN_POLICIES = ("omit", "worst")
 CORR_NAN_POLICIES = ("nan", "zero")
 SIGNS = ("signed", "abs")
-# the proxies whose majority ``vote`` is (Abdelfattah et al.): the vote proxy and the report both read it here
-VOTE_INPUTS = ("synflow", "jacov", "snip")
 
 
 def clean_pair(
@@ -59,8 +57,8 @@ def _undefined(x: np.ndarray, y: np.ndarray) -> bool:
 
 
 def _scipy_stats():
-    """scipy.stats, imported on the first correlation: every scoring worker imports this module (for
-    ``VOTE_INPUTS``, through the vote proxy) and should not pay scipy's import time (~2 s on 2 cores)."""
+    """scipy.stats, imported on the first correlation: a command that only lists or checks need not pay
+    scipy's import time (~2 s on 2 cores)."""
     from scipy import stats
 
     return stats

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..planning import Plan, accuracy
 from ..store import ResultStore, Row
 from .faults import Results
+from .plan import Plan, accuracy
 
 
 class RowWriter:
