@@ -59,13 +59,12 @@ def test_all_kinds_png_and_pdf(tmp_path):
 
 def test_value_axes_and_filters(tmp_path):
     written = zplot.make_plots(
-        tiny_frame(),
+        rep.select_rows(tiny_frame(), datasets=["cifar100"]),
         tmp_path,
         kinds=["scatter"],
         formats=("png",),
         axes="value",
         proxies=["syn*"],
-        datasets=["cifar100"],
     )
     assert [p.name for p in written] == ["scatter_nb201_cifar100_value.png"]
 

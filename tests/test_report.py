@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from zcbench import report as rep
 from zcbench.errors import UsageError
 from zcbench.report import stats
+from zcbench.report.significance import Bootstrap
 
 
 def mini_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -113,7 +114,7 @@ def test_sampling_protocol_is_the_mean_over_seeded_samples():
 def test_topk_and_ci_columns():
     f = mini_frame(n=80)
     tab = rep.correlation_table(
-        f, metrics=["spearman"] + rep.topk_metrics(10), proxies=["good"], ci=True, ci_resamples=60
+        f, metrics=["spearman"] + rep.topk_metrics(10), proxies=["good"], ci=True, resampling=Bootstrap(resamples=60)
     )
     r = row(tab, "cifar10", "good")
     block = f[f["dataset"] == "cifar10"]

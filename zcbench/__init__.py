@@ -22,6 +22,7 @@ _LAZY = {
     "register_proxy": "zcbench.proxies.base",
     "Option": "zcbench.proxies.base",
     "ProxyContext": "zcbench.proxies.base",
+    "Bootstrap": "zcbench.report.significance",
 }
 
 

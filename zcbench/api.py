@@ -20,7 +20,7 @@ results, returns a pandas DataFrame (or a small dataclass) rather than printing,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .engine.run import RunSummary
     from .imports.write import ImportSummary
+    from .report.significance import Bootstrap
     from .spaces import Benchmark, Space
 
 
@@ -155,14 +156,13 @@ def _proxy_names(proxies: Sequence[str | Callable], workers: int, meta: dict) ->
     return names, specs
 
 
+_SELECTION_FIELDS = {f.name for f in fields(ArchSelection)}
+
+
 def score(
     space: str | RunSettings,
     proxies: Sequence[str | Callable] = (),
     *,
-    dataset: str | None = None,
-    archs: Sequence[str] | None = None,
-    sample: int | None = None,
-    limit: int | None = None,
     out: str | Path = DEFAULT_RESULTS,
     execution: Execution | None = None,
     retry_failed: bool = False,
@@ -172,26 +172,38 @@ def score(
 ) -> RunSummary:
     """Score architectures into the results file ``out`` (resuming what it holds) and return the summary.
 
-    ``space`` is a space name (then ``dataset``, ``proxies`` and any :class:`~zcbench.settings.RunSettings`
-    field — ``seed``, ``batch_size``, ``dump``, ``data_dir``, ``synthetic``, ``options``, ``variant`` — as
-    keywords) or a ready :class:`RunSettings`. ``proxies`` holds names, wildcards, ``"all"``, or plain functions
+    ``space`` is a space name (then ``proxies`` and any :class:`~zcbench.settings.RunSettings` field —
+    ``dataset``, ``seed``, ``batch_size``, ``dump``, ``data_dir``, ``synthetic``, ``options``, ``variant`` — as
+    keywords) or a ready :class:`RunSettings`. Which architectures: the :class:`~zcbench.settings.ArchSelection`
+    fields as keywords — ``archs`` (strings or indices; one string is one architecture), ``archs_file``,
+    ``archs_from``, ``sample``, ``limit``. ``proxies`` holds names, wildcards, ``"all"``, or plain functions
     ``fn(net, ctx) -> float``, registered under their ``__name__`` (``proxy_meta`` says what they need, as
-    :func:`~zcbench.proxies.base.register_proxy` takes it; default: images). ``archs`` (strings or indices),
-    else ``sample``/``limit``; ``execution`` says where and how (default: in this process, on the CPU)."""
+    :func:`~zcbench.proxies.base.register_proxy` takes it; default: images). ``execution`` says where and how
+    (default: in this process, on the CPU)."""
     from .engine import run_scoring
 
     execution = execution or Execution()
     meta = {"images": True} | dict(proxy_meta or {})
+    chosen = {k: settings.pop(k) for k in list(settings) if k in _SELECTION_FIELDS}
+    if isinstance(chosen.get("archs"), (str, int)):
+        chosen["archs"] = (chosen["archs"],)
+    elif chosen.get("archs") is not None:
+        chosen["archs"] = tuple(chosen["archs"])
     if isinstance(space, RunSettings):
-        if settings or dataset:
+        if settings:
             raise UsageError("give either a RunSettings or keyword settings, not both")
         base = space
     else:
-        base = RunSettings(space=space, dataset=dataset, **settings)
+        unknown = sorted(set(settings) - {f.name for f in fields(RunSettings)})
+        if unknown:
+            known = sorted({f.name for f in fields(RunSettings)} | _SELECTION_FIELDS)
+            raise UsageError(f"unknown score setting {', '.join(unknown)} (known: {', '.join(known)})")
+        base = RunSettings(space=space, **settings)
     names, specs = _proxy_names(list(proxies) or list(base.proxies), execution.workers, meta)
     run = replace(base, proxies=tuple(names), plugins=tuple(base.plugins) + tuple(specs))
-    selection = ArchSelection(archs=tuple(archs) if archs is not None else None, sample=sample, limit=limit)
-    return run_scoring(run, selection, execution, out, retry_failed=retry_failed, allow_mixed=ignore_versions)
+    return run_scoring(
+        run, ArchSelection(**chosen), execution, out, retry_failed=retry_failed, allow_mixed=ignore_versions
+    )
 
 
 # -- results -----------------------------------------------------------------------------------------
@@ -218,30 +230,27 @@ def correlate(
     results=DEFAULT_RESULTS,
     protocol: str | None = None,
     *,
-    target: str | None = None,
-    metrics: Sequence[str] | None = None,
     proxies: Sequence[str] | None = None,
     spaces: Sequence[str] | None = None,
     datasets: Sequence[str] | None = None,
-    vote: bool | None = None,
-    ci: bool = False,
-    ci_resamples: int = 1000,
-    ci_seed: int = 0,
+    ci: bool | Bootstrap = False,
     source: str | None = None,
+    **conventions: Any,
 ) -> pd.DataFrame:
     """Rank correlation of every proxy with the trained accuracy, per (space, dataset), under ``protocol``
-    (a preset name such as ``abdelfattah2021`` or a YAML path; default: signed, all architectures).
+    (a preset name such as ``abdelfattah2021`` or a YAML path; default: signed, all architectures), with
+    ``conventions`` overriding its fields (``target="test"``, ``metrics=["spearman"]``, ``vote=True``...).
+    ``ci=True`` adds bootstrap intervals (1000 resamples, seed 0; a :class:`Bootstrap` sets them).
     ``source="naslib"`` correlates the imported scores under their bare names. The caption (sign, NaN
     handling, sampling) is in ``df.attrs["caption"]``."""
     from . import report as rep
     from .report.sources import source_frame
 
-    frame = source_frame(_frame(results), source)
-    proto = rep.load_protocol(protocol, target=target)
-    return rep.correlation_table(
-        frame, proto, metrics=metrics, proxies=proxies, spaces=spaces, datasets=datasets, vote=vote, ci=ci,
-        ci_resamples=ci_resamples, ci_seed=ci_seed,
-    )  # fmt: skip
+    frame = rep.select_rows(source_frame(_frame(results), source), spaces, datasets)
+    metrics = conventions.pop("metrics", None)
+    proto = rep.load_protocol(protocol, **conventions)
+    resampling = ci if not isinstance(ci, bool) else None
+    return rep.correlation_table(frame, proto, metrics, proxies, ci=bool(ci), resampling=resampling)
 
 
 def compare_paper(
@@ -251,14 +260,20 @@ def compare_paper(
     target: str | None = None,
     tables: Sequence[str] | None = None,
     source: str | None = None,
+    check: float | None = None,
 ) -> pd.DataFrame:
     """ours | paper | Δ for every published cell of ``paper`` (a preset name or YAML path), each under its
-    table's own protocol; cells that cannot be computed say why in ``status``."""
+    table's own protocol; cells that cannot be computed say why in ``status``. With ``check=TOL``,
+    ``df.attrs["check"]`` holds the verdict of ``zcbench correlate --paper --check TOL`` (a ``PaperCheck``)."""
     from . import report as rep
     from .report.sources import source_frame
 
     frame = source_frame(_frame(results), source)
-    return rep.compare_paper(frame, rep.load_paper(paper), target=target, tables=tables)
+    pap = rep.load_paper(paper)
+    table = rep.compare_paper(frame, pap, target=target, tables=tables)
+    if check is not None:
+        table.attrs["check"] = rep.check_paper(table, check, pap.name, "the results")
+    return table
 
 
 def compare(
@@ -267,23 +282,20 @@ def compare(
     b: str,
     *,
     target: str = "val",
-    metric: str = "spearman",
-    sign: str = "signed",
-    score_nan: str = "omit",
-    resamples: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    spaces: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    boot: Bootstrap | None = None,
+    **bootstrap: Any,
 ) -> pd.DataFrame:
     """Is ``a``'s correlation really higher than ``b``'s? The paired bootstrap of ρ_a − ρ_b per (space,
-    dataset): interval, p-value and a plain-language ``verdict`` column (docs/compare.md)."""
-    from .report import significance as sig
+    dataset): interval, p-value and a plain-language ``verdict`` column (docs/compare.md). ``boot`` and/or
+    keywords naming :class:`~zcbench.report.significance.Bootstrap` fields (``metric``, ``sign``,
+    ``score_nan``, ``resamples``, ``seed``, ``confidence``) set the bootstrap; checked as ``zcbench compare``."""
+    from .report.comparison import compare_pair
+    from .report.significance import Bootstrap
 
-    sig.check_options(metric, sign, score_nan, resamples, confidence)
-    frame = _frame(results)
-    for p in (a, b):
-        if p not in frame.columns:
-            raise UsageError(f"unknown proxy {p!r} (have: {', '.join(_proxy_columns(frame)) or 'none'})")
-    return sig.compare_table(frame, a, b, f"{target}_accuracy", metric, sign, score_nan, resamples, seed, confidence)
+    boot = Bootstrap.of(boot, **bootstrap)
+    return compare_pair(_frame(results), a, b, target=target, spaces=spaces, datasets=datasets, boot=boot)
 
 
 def ties(
@@ -291,22 +303,18 @@ def ties(
     proxies: Sequence[str] | None = None,
     *,
     target: str = "val",
-    metric: str = "spearman",
-    sign: str = "signed",
-    score_nan: str = "omit",
-    resamples: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    spaces: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    boot: Bootstrap | None = None,
+    **bootstrap: Any,
 ) -> pd.DataFrame:
     """Per (space, dataset): every proxy against the best one, ``tied_with_best`` where the paired interval
-    of their difference contains 0."""
-    from .report import significance as sig
+    of their difference contains 0 (bootstrap settings as :func:`compare`)."""
+    from .report.comparison import compare_ties
+    from .report.significance import Bootstrap
 
-    sig.check_options(metric, sign, score_nan, resamples, confidence)
-    return sig.tie_table(
-        _frame(results), list(proxies) if proxies else None, f"{target}_accuracy", metric, sign, score_nan, resamples,
-        seed, confidence,
-    )  # fmt: skip
+    boot = Bootstrap.of(boot, **bootstrap)
+    return compare_ties(_frame(results), proxies or (), target=target, spaces=spaces, datasets=datasets, boot=boot)
 
 
 def _proxy_columns(frame) -> list[str]:

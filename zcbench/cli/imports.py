@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..settings import DEFAULT_RESULTS, TABLE_FORMATS
+from . import options
 from .app import main
 
 
@@ -42,8 +42,8 @@ def _finish(summary, out: str, origin: str) -> None:
 
 @import_.command("naslib")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--out", default=DEFAULT_RESULTS, show_default=True, type=click.Path(), help="HDF5 results file.")
-@click.option("--space", help="Benchmark, when the file name does not say it (nb101, nb201, nb301, tnb101_micro...).")
+@options.results_file()
+@options.space(help="Benchmark, when the file name does not say it (nb101, nb201, nb301, tnb101_micro...).")
 @click.option("--nb101-dump", type=click.Path(), help="NB101 dump: store each graph in the dump's spelling.")
 def import_naslib(files, out, space, nb101_dump) -> None:
     """NAS-Bench-Suite-Zero's zc_<benchmark>.json files (NASLib), every dataset and proxy in them."""
@@ -65,8 +65,8 @@ def import_naslib(files, out, space, nb101_dump) -> None:
 
 @import_.command("abdelfattah")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--out", default=DEFAULT_RESULTS, show_default=True, type=click.Path(), help="HDF5 results file.")
-@click.option("--dataset", help="NB201 dataset when the file name does not say it (cifar10, cifar100, ImageNet16-120).")
+@options.results_file()
+@options.dataset(help="NB201 dataset when the file name does not say it (cifar10, cifar100, ImageNet16-120).")
 @click.option("--nb101-dump", type=click.Path(), help="NB101 dump: resolves the module hashes of NB101 results.")
 @click.option(
     "--graphs", type=click.Path(), help="Samsung's data/all_graphs.json: resolves NB101 hashes without the dump."
@@ -91,9 +91,9 @@ def import_abdelfattah(files, out, dataset, nb101_dump, graphs) -> None:
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@options.results_argument()
 @click.option("--origin", default="naslib", show_default=True, help="Which imported source (naslib, abdelfattah).")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True)
+@options.table_format()
 def agreement(results, origin, fmt) -> None:
     """For every proxy scored both by zcbench and by an imported source on the same architectures: their
     Spearman ρ and the median ratio of values (after the source's known transform, e.g. NASLib's log synflow)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from . import options
 from .app import main
 
 
@@ -21,7 +22,7 @@ def spaces() -> None:
 
 @main.command()
 @click.argument("patterns", nargs=-1)
-@click.option("--plugin", "plugins", multiple=True, help="Also load this plugin file or module (repeatable).")
+@options.plugin(help="Also load this plugin file or module (repeatable).")
 def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
     """List proxies (optionally matching PATTERNS such as 'syn*'): what each needs, its options, its paper.
 

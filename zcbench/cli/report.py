@@ -8,7 +8,8 @@ import sys
 import click
 
 from ..errors import UsageError
-from ..settings import DEFAULT_RESULTS, TABLE_FORMATS, TARGETS
+from ..settings import TARGETS
+from . import options
 from .app import main
 
 
@@ -18,9 +19,6 @@ def _load(results: str, source: str | None = None):
     from ..store import load_frame  # raises StoreError for a missing or foreign file
 
     return source_frame(load_frame(results), source)
-
-
-SOURCE_HELP = "Use the scores imported from this source (naslib, abdelfattah) under their bare names instead of ours."
 
 
 def _emit(text: str, out: str | None) -> None:
@@ -33,7 +31,7 @@ def _emit(text: str, out: str | None) -> None:
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@options.results_argument()
 @click.option(
     "--target",
     type=click.Choice(TARGETS),
@@ -61,7 +59,7 @@ def _emit(text: str, out: str | None) -> None:
     metavar="TOL",
     help="With --paper: exit 1 if any computed cell differs by more than TOL (or none can be computed).",
 )
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True)
+@options.table_format()
 @click.option(
     "--metric",
     "metrics",
@@ -93,12 +91,12 @@ def _emit(text: str, out: str | None) -> None:
     "--ci-resamples", type=click.IntRange(min=1), default=1000, show_default=True, help="Bootstrap resamples."
 )
 @click.option("--ci-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--space", "spaces", multiple=True, help="Only these spaces (repeatable).")
-@click.option("--dataset", "datasets", multiple=True, help="Only these datasets (repeatable).")
-@click.option("--proxy", "proxies", multiple=True, help="Only these proxies (names or wildcards, repeatable).")
+@options.space("spaces", multiple=True)
+@options.dataset("datasets", multiple=True)
+@options.proxy(help="Only these proxies (names or wildcards, repeatable).")
 @click.option("--table", "tables", multiple=True, help="With --paper: only these table ids.")
-@click.option("--source", default=None, metavar="ORIGIN", help=SOURCE_HELP)
-@click.option("--digits", type=click.IntRange(min=0), default=3, show_default=True)
+@options.source()
+@options.digits()
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def correlate(
     results,
@@ -142,53 +140,40 @@ def correlate(
         check_writable(out)
     if paper:
         pap = rep.load_paper(paper)
-        frame = _load(results, source)
-        table = rep.compare_paper(frame, pap, target=target, tables=tables or None)
+        table = rep.compare_paper(_load(results, source), pap, target=target, tables=tables or None)
         table = rep.select_rows(table, spaces, datasets, f"paper {pap.name}'s cells")
         _emit(rep.format_frame(rep.display_frame(table, fmt), fmt, table.attrs.get("caption", ""), digits), out)
         if tol is not None:
-            computed = table[table["status"] == "ok"]
-            if computed.empty:
-                click.echo(f"zcbench: check failed: no cell of {pap.name} could be computed from {results}", err=True)
+            check = rep.check_paper(table, tol, pap.name, results)
+            click.echo(f"zcbench: {check.summary}", err=True)
+            for line in check.failures:
+                click.echo(f"  {line}", err=True)
+            if not check.passed:
                 sys.exit(1)
-            bad = rep.check_failures(computed, tol)
-            if bad:
-                click.echo(
-                    f"zcbench: check failed: {len(bad)} of {len(computed)} computed cells differ by more than {tol}:",
-                    err=True,
-                )
-                for line in bad:
-                    click.echo(f"  {line}", err=True)
-                sys.exit(1)
-            click.echo(
-                f"zcbench: check passed: {len(computed)} computed cells within {tol} "
-                f"({len(table) - len(computed)} not computable)",
-                err=True,
-            )
         return
-    protocol = rep.load_protocol(protocol_name, target=target)
+    from ..report.significance import Bootstrap
+
+    protocol = rep.load_protocol(protocol_name, target=target, vote=vote)
     chosen = list(metrics) or list(protocol.metrics)
     if top_k is not None:
         chosen += [m for m in rep.topk_metrics(top_k) if m not in chosen]
+    rep.check_resampling(ci_resamples, ci_seed)
+    frame = rep.select_rows(_load(results, source), spaces, datasets, results)
     table = rep.correlation_table(
-        _load(results, source),
+        frame,
         protocol,
-        metrics=chosen,
-        proxies=proxies or None,
-        spaces=spaces or None,
-        datasets=datasets or None,
-        vote=vote,
+        chosen,
+        proxies or None,
         ci=ci,
-        ci_resamples=ci_resamples,
-        ci_seed=ci_seed,
         ties=ties,
+        resampling=Bootstrap(resamples=ci_resamples, seed=ci_seed),
         where=results,
     )
     _emit(rep.format_frame(rep.display_frame(table, fmt), fmt, table.attrs.get("caption", ""), digits), out)
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@options.results_argument()
 @click.option(
     "--kind",
     "kinds",
@@ -236,10 +221,10 @@ def correlate(
     show_default=True,
     help="Highlight the top PCT% by accuracy in scatters.",
 )
-@click.option("--source", default=None, metavar="ORIGIN", help=SOURCE_HELP)
-@click.option("--space", "spaces", multiple=True)
-@click.option("--dataset", "datasets", multiple=True)
-@click.option("--proxy", "proxies", multiple=True)
+@options.source()
+@options.space("spaces", multiple=True)
+@options.dataset("datasets", multiple=True)
+@options.proxy(help="Only these proxies (names or wildcards, repeatable).")
 def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct, source, spaces, datasets, proxies):
     """Score-vs-accuracy scatters, a proxy × benchmark heatmap and proxy-vs-proxy matrices.
 
@@ -262,8 +247,6 @@ def plot(results, kinds, out_dir, formats, target, protocol_name, axes, top_pct,
         protocol=protocol,
         axes=axes,
         top_pct=top_pct,
-        spaces=spaces or None,
-        datasets=datasets or None,
         proxies=proxies or None,
     )
     for path in written:

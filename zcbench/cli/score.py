@@ -6,17 +6,16 @@ import sys
 
 import click
 
-from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_RESULTS, DEFAULT_SEED, EXECUTORS
+from ..settings import EXECUTORS
+from . import options
 from .app import main
 
 
 @main.command()
-@click.option("--space", required=True, help="Benchmark space (see `zcbench spaces`).")
+@options.space(required=True)
 @click.option("--dump", type=click.Path(), help="Official benchmark dump (file or directory).")
-@click.option("--dataset", help="Dataset or task (default: the space's first).")
-@click.option(
-    "--proxy", "proxy_names", multiple=True, required=True, help="Proxy name, wildcard ('syn*') or 'all'; repeatable."
-)
+@options.dataset()
+@options.proxy("proxy_names", required=True)
 @click.option("--archs", "archs_file", type=click.Path(), help="File with one architecture per line.")
 @click.option(
     "--archs-from",
@@ -25,31 +24,22 @@ from .app import main
 )
 @click.option("--sample", type=int, help="Score N architectures drawn at random (seeded).")
 @click.option("--limit", type=int, help="Score only the first N architectures.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seeds weights and minibatch.")
-@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True)
+@options.seed()
+@options.batch_size()
 @click.option("--dataload", type=click.Choice(["random", "grasp"]), default="random", show_default=True)
 @click.option("--dataload-info", type=int, help="Images per class for --dataload grasp [default: 1].")
 @click.option("--epochs", type=int, help="Which training schedule's accuracies to read (NB201: 200 or 12).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs).")
+@options.device()
 @click.option(
     "--workers", type=int, default=0, show_default=True, help="Worker processes per device (0 = score in this process)."
 )
-@click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data root [$ZCBENCH_DATA].")
+@options.data_dir()
 @click.option("--synthetic", is_flag=True, help="Use seeded Gaussian images instead of real data.")
-@click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
-@click.option(
-    "--plugin",
-    "plugins",
-    multiple=True,
-    help="Python file or module registering proxies with @register_proxy; repeatable [$ZCBENCH_PLUGINS].",
-)
-@click.option("--out", default=DEFAULT_RESULTS, show_default=True, type=click.Path(), help="HDF5 results file.")
+@options.proxy_option()
+@options.plugin()
+@options.results_file()
 @click.option("--retry-failed", is_flag=True, help="Score again the architectures stored as failed (rows replaced).")
-@click.option(
-    "--ignore-versions",
-    is_flag=True,
-    help="Let rows of another zcbench/torch version or device kind join a cached run.",
-)
+@options.ignore_versions()
 @click.option("--quiet", is_flag=True, help="No progress bar; log lines only.")
 @click.option("--shard", help="i/n (0-based): score only shard i of n of the architectures, split by arch hash.")
 @click.option(
@@ -84,13 +74,13 @@ def score(
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="csv", show_default=True)
+@options.results_argument()
+@options.table_format(("csv", "json", "table"), default="csv")
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of standard output.")
 @click.option("--sort", "sort_by", help="Sort by this column (descending).")
 @click.option("--head", type=click.IntRange(min=1), help="Only the first N rows.")
-@click.option("--space", help="Only this space.")
-@click.option("--dataset", help="Only this dataset.")
+@options.space(help="Only this space.")
+@options.dataset(help="Only this dataset.")
 def export(results, fmt, output, sort_by, head, space, dataset) -> None:
     """One row per (space, dataset, arch): index, arch, one column per proxy, val/test accuracy."""
     from ..outputs import check_writable, write_text

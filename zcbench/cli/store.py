@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import click
 
-from ..settings import DEFAULT_RESULTS
+from . import options
 from .app import main
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, type=click.Path())
+@options.results_argument()
 @click.option(
     "--reasons",
     "n_reasons",
@@ -53,7 +53,7 @@ def status(results: str, n_reasons: int) -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--out", required=True, type=click.Path(), help="Merged results file (created or extended).")
-@click.option("--ignore-versions", is_flag=True, help="Merge runs made with other zcbench/torch versions.")
+@options.ignore_versions(help="Merge runs made with other zcbench/torch versions.")
 def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
     """Combine results files, such as the shards of `score --shard i/n`, into OUT.
 

@@ -14,7 +14,7 @@ from ..formatting import FORMATS, format_frame, latex_escape
 from ..store.columns import META_COLUMNS, proxy_columns
 from .correlation import check_resampling, correlation_table, mark_ties, select_columns
 from .export import export_frame
-from .papers import Paper, PaperTable, check_failures, compare_paper, load_paper
+from .papers import Paper, PaperCheck, PaperTable, check_failures, check_paper, compare_paper, load_paper
 from .presets import find_preset, list_presets, read_yaml
 from .protocol import (
     CORRELATION_METRICS,
@@ -38,9 +38,11 @@ __all__ = [
     "TRANSFORMS",
     "VOTE_INPUTS",
     "Paper",
+    "PaperCheck",
     "PaperTable",
     "Protocol",
     "check_failures",
+    "check_paper",
     "check_resampling",
     "compare_paper",
     "correlation_table",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from ..errors import UsageError
 from ..store.columns import proxy_columns
 from . import stats
 from .protocol import TRANSFORMS, Protocol, metric_fn
-from .selection import match_columns, select_rows
+from .selection import match_columns
+from .significance import Bootstrap
 
 
 def select_columns(names: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
@@ -54,7 +56,6 @@ def _plan(
     protocol: Protocol,
     metrics: Sequence[str] | None,
     proxies: Sequence[str] | None,
-    vote: bool | None,
     where: str = "the results",
 ) -> tuple[list[str], bool, list[str]]:
     """Check the request before any work: the metric list (with ``vote`` when voting), whether to
@@ -62,7 +63,7 @@ def _plan(
     metrics = list(metrics or protocol.metrics)
     for m in metrics:
         metric_fn(m)
-    want_vote = protocol.vote if vote is None else vote
+    want_vote = protocol.vote
     if want_vote and "vote" not in metrics:
         metrics.append("vote")
     missing = [c for c in ("space", "dataset") if c not in frame.columns]
@@ -151,21 +152,20 @@ def _summary(ns: list[int], values: dict[str, list[float]], n_sets: int) -> dict
 
 
 def _ci_columns(
-    score: np.ndarray,
-    target: np.ndarray,
-    pool: np.ndarray,
-    metrics: list[str],
-    protocol: Protocol,
-    resamples: int,
-    seed: int,
+    score: np.ndarray, target: np.ndarray, pool: np.ndarray, metrics: list[str], protocol: Protocol, boot: Bootstrap
 ) -> dict[str, float]:
-    """``<metric>_lo/_hi``: percentile bootstrap 95% intervals over the whole pool."""
+    """``<metric>_lo/_hi``: percentile bootstrap intervals over the whole pool."""
     cs, ct = stats.clean_pair(score[pool], target[pool], protocol.score_nan)
     out: dict[str, float] = {}
     for m in metrics:
         fn, is_corr = metric_fn(m)
         lo, hi = stats.bootstrap_ci(
-            lambda a, b, fn=fn, is_corr=is_corr: _finish(fn(a, b), is_corr, protocol), cs, ct, resamples, seed=seed
+            lambda a, b, fn=fn, is_corr=is_corr: _finish(fn(a, b), is_corr, protocol),
+            cs,
+            ct,
+            boot.resamples,
+            level=boot.confidence,
+            seed=boot.seed,
         )
         out[f"{m}_lo"], out[f"{m}_hi"] = lo, hi
     return out
@@ -184,18 +184,20 @@ def _row_head(space: str, dataset: str, proxy: str, protocol: Protocol) -> dict[
     }
 
 
-def _block_rows(
-    space: str,
-    dataset: str,
-    block: pd.DataFrame,
-    proxies: list[str],
-    metrics: list[str],
-    want_vote: bool,
-    protocol: Protocol,
-    ci: tuple[int, int] | None,
-    notes: list[str],
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Plan:
+    """What every (space, dataset) block of one table computes."""
+
+    proxies: list[str]
+    metrics: list[str]
+    want_vote: bool
+    protocol: Protocol
+    ci: Bootstrap | None  # intervals with these settings, or none
+
+
+def _block_rows(space: str, dataset: str, block: pd.DataFrame, plan: _Plan, notes: list[str]) -> list[dict[str, Any]]:
     """The rows of one (space, dataset) block: each proxy, then the vote."""
+    proxies, metrics, want_vote, protocol = plan.proxies, plan.metrics, plan.want_vote, plan.protocol
     label = f"{space}/{dataset}"
     block = block.reset_index(drop=True)
     target, pool = _target_and_pool(block, protocol, label, notes)
@@ -205,8 +207,8 @@ def _block_rows(
         score = _scores(block, proxy, protocol)
         row = _row_head(space, dataset, proxy, protocol)
         row.update(_summary(*_proxy_samples(score, target, idx_sets, metrics, protocol), len(idx_sets)))
-        if ci is not None:
-            row.update(_ci_columns(score, target, pool, metrics, protocol, *ci))
+        if plan.ci is not None:
+            row.update(_ci_columns(score, target, pool, metrics, protocol, plan.ci))
         rows.append(row)
     if want_vote and not all(p in block.columns for p in VOTE_INPUTS):
         notes.append(f"{label}: vote needs {', '.join(VOTE_INPUTS)} scores")
@@ -222,48 +224,48 @@ def correlation_table(
     protocol: Protocol | None = None,
     metrics: Sequence[str] | None = None,
     proxies: Sequence[str] | None = None,
-    spaces: Sequence[str] | None = None,
-    datasets: Sequence[str] | None = None,
-    vote: bool | None = None,
+    *,
     ci: bool = False,
-    ci_resamples: int = 1000,
-    ci_seed: int = 0,
     ties: bool = False,
+    resampling: Bootstrap | None = None,
     where: str = "the results",
 ) -> pd.DataFrame:
-    """One row per (space, dataset, proxy): ``n`` and each metric under ``protocol``.
+    """One row per (space, dataset, proxy) of ``frame``: ``n`` and each metric under ``protocol`` (its
+    ``vote`` field says whether the vote row is added; select spaces and datasets with
+    :func:`~zcbench.report.selection.select_rows` first).
 
     Columns: ``space, dataset, proxy, target, protocol, sign, score_nan, corr_nan, n, samples``,
     then the metrics (and ``<metric>_lo/_hi`` with ``ci``, ``tied`` with ``ties``: see
-    :func:`mark_ties`). ``n`` counts the architectures that entered one correlation (per sample when
-    sampling). ``df.attrs['notes']`` holds caveats (e.g. fewer architectures than the sample size)
-    that belong in the caption. A space, dataset or proxy selector that matches nothing is a
-    UsageError naming what ``frame`` (``where``) holds, never an empty table.
+    :func:`mark_ties`; both resample with ``resampling``, default 1000 resamples, seed 0, 95%). ``n`` counts
+    the architectures that entered one correlation (per sample when sampling). ``df.attrs['notes']`` holds
+    caveats (e.g. fewer architectures than the sample size) that belong in the caption. A proxy selector
+    that matches nothing is a UsageError naming what ``frame`` (``where``) holds, never an empty table.
     """
     protocol = protocol or Protocol()
-    check_resampling(ci_resamples, ci_seed)
-    metrics, want_vote, chosen = _plan(frame, protocol, metrics, proxies, vote, where)
+    boot = resampling or Bootstrap(resamples=DEFAULT_RESAMPLES)
+    check_resampling(boot.resamples, boot.seed)
+    metrics, want_vote, chosen = _plan(frame, protocol, metrics, proxies, where)
     tie_metric = _tie_metric(metrics) if ties else None
-    frame = select_rows(frame, spaces, datasets, where)
+    plan = _Plan(chosen, metrics, want_vote, protocol, boot if ci else None)
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
-        ci_opts = (ci_resamples, ci_seed) if ci else None
-        rows.extend(_block_rows(space, dataset, block, chosen, metrics, want_vote, protocol, ci_opts, notes))
+        rows.extend(_block_rows(space, dataset, block, plan, notes))
     out = pd.DataFrame(rows)
     if ci:
         notes.append(
-            f"95% intervals: percentile bootstrap over all architectures, {ci_resamples} resamples, seed {ci_seed}"
+            f"{boot.confidence * 100:g}% intervals: percentile bootstrap over all architectures, "
+            f"{boot.resamples} resamples, seed {boot.seed}"
         )
     if ties and len(out):
-        out = mark_ties(out, frame, protocol, tie_metric, ci_resamples, ci_seed)
+        out = mark_ties(out, frame, protocol, replace(boot, metric=tie_metric))
         notes.append(out.attrs["ties"])
     out.attrs["notes"] = list(dict.fromkeys(notes))
     out.attrs["caption"] = protocol.caption(out.attrs["notes"])
     return out
 
 
-TIE_CONFIDENCE = 0.95
+DEFAULT_RESAMPLES = 1000  # --ci-resamples
 
 
 def check_resampling(resamples: int, seed: int) -> None:
@@ -284,19 +286,19 @@ def _tie_metric(metrics: Sequence[str]) -> str:
     raise UsageError(f"--ties compares {' or '.join(METRICS)} correlations: add --metric spearman")
 
 
-def mark_ties(
-    table: pd.DataFrame, frame: pd.DataFrame, protocol: Protocol, metric: str, resamples: int, seed: int
-) -> pd.DataFrame:
+def mark_ties(table: pd.DataFrame, frame: pd.DataFrame, protocol: Protocol, boot: Bootstrap) -> pd.DataFrame:
     """``table`` with a ``tied`` column: per (space, dataset), True for the proxy with the best
     ``metric`` and for every proxy statistically tied with it, False for the others, empty for rows
     that are not a proxy's correlation (vote).
 
-    Tied = the 95% paired percentile bootstrap interval of ``best − proxy`` contains 0
+    Tied = the paired percentile bootstrap interval (``boot``: its metric, resamples, seed and level; sign and
+    failed-score policy are the protocol's) of ``best − proxy`` contains 0
     (:func:`zcbench.report.significance.tie_table`), under the protocol's target, sign, failed-score policy
     and score transforms, over all architectures with a target accuracy (a sampling protocol's
     samples are not used, as for ``--ci``). The sentence for the caption is ``attrs['ties']``."""
     from .significance import tie_table
 
+    boot = replace(boot, sign=protocol.sign, score_nan=protocol.score_nan)
     proxies = [p for p in dict.fromkeys(table["proxy"]) if p in frame.columns]
     scored = frame.copy()
     for p, t in protocol.transforms.items():
@@ -307,16 +309,15 @@ def mark_ties(
         scored[tcol] = np.nan
     tied: dict[tuple[str, str, str], bool] = {}
     if proxies:
-        ties = tie_table(
-            scored, proxies, tcol, metric, protocol.sign, protocol.score_nan, resamples, seed, TIE_CONFIDENCE
-        )
+        ties = tie_table(scored, proxies, tcol, boot)
         tied = {(r.space, r.dataset, r.proxy): bool(r.tied_with_best) for r in ties.itertuples()}
     out = table.copy()
     out["tied"] = [tied.get((s, d, p)) for s, d, p in zip(out["space"], out["dataset"], out["proxy"])]
     out.attrs.update(table.attrs)
     out.attrs["ties"] = (
-        f"tied: per (space, dataset) the best proxy by {metric} and each proxy whose paired percentile bootstrap "
-        f"interval of best − proxy ({TIE_CONFIDENCE * 100:g}%, {resamples} resamples, seed {seed}, all architectures "
+        f"tied: per (space, dataset) the best proxy by {boot.metric} and each proxy whose paired percentile bootstrap "
+        f"interval of best − proxy ({boot.confidence * 100:g}%, {boot.resamples} resamples, seed {boot.seed}, all "
+        "architectures "
         f"with a {protocol.target} accuracy) contains 0; no multiple-comparison correction"
     )
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,7 @@ def _ours(present: pd.DataFrame, tab: PaperTable, proto: Protocol, notes: list[s
     need_vote = "vote" in needed
     if not (want or need_vote):
         return pd.DataFrame()
-    ours = correlation_table(present, proto, metrics=[tab.metric], proxies=want or None, vote=need_vote)
+    ours = correlation_table(present, replace(proto, vote=need_vote), [tab.metric], want or None)
     if not want and len(ours):  # only the vote row was asked for
         ours = ours[ours["proxy"] == "vote"]
     notes.extend(ours.attrs.get("notes", []))
@@ -177,6 +177,36 @@ def compare_paper(
         + (" Notes: " + "; ".join(notes) + "." if notes else "")
     )
     return out
+
+
+@dataclass(frozen=True)
+class PaperCheck:
+    """Whether every computable published cell is within ``tol`` of ours (``correlate --paper --check``)."""
+
+    passed: bool
+    summary: str  # one line: "check passed: ..." or "check failed: ..."
+    failures: tuple[str, ...] = ()  # one line per cell beyond the tolerance
+
+
+def check_paper(
+    comparison: pd.DataFrame, tol: float, paper: str = "the paper", where: str = "the results"
+) -> PaperCheck:
+    """The check of a :func:`compare_paper` table: it fails when a computed cell differs by more than ``tol`` or
+    when no cell can be computed at all (nothing checked is no pass)."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise UsageError(f"the check tolerance must be a number >= 0, got {tol!r}")
+    computed = comparison[comparison["status"] == "ok"] if len(comparison) else comparison
+    if computed.empty:
+        return PaperCheck(False, f"check failed: no cell of {paper} could be computed from {where}")
+    bad = check_failures(computed, tol)
+    if bad:
+        return PaperCheck(
+            False, f"check failed: {len(bad)} of {len(computed)} computed cells differ by more than {tol}:", tuple(bad)
+        )
+    return PaperCheck(
+        True,
+        f"check passed: {len(computed)} computed cells within {tol} ({len(comparison) - len(computed)} not computable)",
+    )
 
 
 def check_failures(comparison: pd.DataFrame, tol: float) -> list[str]:

@@ -15,6 +15,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -114,10 +115,8 @@ def _save(fig, base: Path, formats: Iterable[str], sink: Sink | None = None) -> 
     return list(figures)
 
 
-def _groups(frame: pd.DataFrame, spaces, datasets):
+def _groups(frame: pd.DataFrame):
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
-        if spaces and space not in spaces or datasets and dataset not in datasets:
-            continue
         yield space, dataset, block.reset_index(drop=True)
 
 
@@ -129,8 +128,6 @@ def scatter(
     axes: str = "rank",
     top_pct: float = 10.0,
     proxies: Sequence[str] | None = None,
-    spaces=None,
-    datasets=None,
     sink: Sink | None = None,
 ) -> list[Path]:
     """One figure per (space, dataset), one panel per proxy: score against accuracy (ranks or
@@ -139,7 +136,7 @@ def scatter(
     written: list[Path] = []
     tcol = f"{target}_accuracy"
     names = rep.select_columns(rep.proxy_columns(frame), proxies)
-    for space, dataset, block in _groups(frame, spaces, datasets):
+    for space, dataset, block in _groups(frame):
         if tcol not in block or not np.isfinite(block[tcol].to_numpy(dtype=float)).any():
             continue
         cols = [p for p in names if np.isfinite(block[p].to_numpy(dtype=float)).any()]
@@ -175,8 +172,6 @@ def heatmap(
     formats: Sequence[str] = ("png",),
     protocol: rep.Protocol | None = None,
     proxies: Sequence[str] | None = None,
-    spaces=None,
-    datasets=None,
     table: pd.DataFrame | None = None,
     sink: Sink | None = None,
 ) -> list[Path]:
@@ -184,9 +179,7 @@ def heatmap(
     plt = require_matplotlib()
     protocol = protocol or rep.Protocol()
     if table is None:
-        table = rep.correlation_table(
-            frame, protocol, metrics=["spearman"], proxies=proxies, spaces=spaces, datasets=datasets, vote=False
-        )
+        table = rep.correlation_table(frame, replace(protocol, vote=False), ["spearman"], proxies)
     if not table.empty:  # a cell without any architecture that has an accuracy is no correlation
         table = table[pd.to_numeric(table["n"], errors="coerce").fillna(0) > 0]
     if table.empty:
@@ -224,15 +217,13 @@ def proxy_matrix(
     out_dir: str | Path,
     formats: Sequence[str] = ("png",),
     proxies: Sequence[str] | None = None,
-    spaces=None,
-    datasets=None,
     sink: Sink | None = None,
 ) -> list[Path]:
     """Per (space, dataset): Spearman ρ between every pair of proxies (pairwise complete rows)."""
     plt = require_matplotlib()
     written: list[Path] = []
     names = rep.select_columns(rep.proxy_columns(frame), proxies)
-    for space, dataset, block in _groups(frame, spaces, datasets):
+    for space, dataset, block in _groups(frame):
         cols = [p for p in names if np.isfinite(block[p].to_numpy(dtype=float)).sum() >= 2]
         if len(cols) < 2:
             continue
@@ -274,26 +265,24 @@ def make_plots(
     axes: str = "rank",
     top_pct: float = 10.0,
     proxies=None,
-    spaces=None,
-    datasets=None,
 ) -> list[Path]:
-    """Every requested kind of figure; returns the files written (a kind with nothing to plot
-    writes nothing). The directory, the formats and the space/dataset/proxy selectors are checked
-    before anything is drawn; figures are written only once all are drawn. Raises UsageError when
-    nothing at all could be plotted (and then writes nothing)."""
+    """Every requested kind of figure of ``frame`` (select spaces and datasets with
+    :func:`~zcbench.report.selection.select_rows` first); returns the files written (a kind with nothing to
+    plot writes nothing). The directory, the formats and the proxy selectors are checked before anything
+    is drawn; figures are written only once all are drawn. Raises UsageError when nothing at all could be
+    plotted (and then writes nothing)."""
     protocol = protocol or rep.Protocol()
     kinds = set(kinds)
     check_figure_dir(out_dir)
     formats = check_formats(formats)
-    frame = rep.select_rows(frame, spaces, datasets)
     rep.match_columns(rep.proxy_columns(frame), proxies)
     sink: Sink = {}
     if "scatter" in kinds:
-        scatter(frame, out_dir, formats, protocol.target, axes, top_pct, proxies, spaces, datasets, sink=sink)
+        scatter(frame, out_dir, formats, protocol.target, axes, top_pct, proxies, sink=sink)
     if "heatmap" in kinds:
-        heatmap(frame, out_dir, formats, protocol, proxies, spaces, datasets, sink=sink)
+        heatmap(frame, out_dir, formats, protocol, proxies, sink=sink)
     if "proxy-matrix" in kinds:
-        proxy_matrix(frame, out_dir, formats, proxies, spaces, datasets, sink=sink)
+        proxy_matrix(frame, out_dir, formats, proxies, sink=sink)
     if not sink:
         raise UsageError("nothing to plot: no (space, dataset) has proxy scores with accuracies")
     return write_all(sink, "figure")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -89,25 +89,69 @@ class TieResult:
     rows: list[TieRow] = field(default_factory=list)
 
 
+# -- settings ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bootstrap:
+    """Every setting that changes a paired-bootstrap interval, in one checked object (as ``RunSettings``
+    is for a score run): the correlation, its sign convention, the failed-score policy, the number of
+    resamples, their seed and the interval's level."""
+
+    metric: str = "spearman"
+    sign: str = "signed"
+    score_nan: str = "omit"
+    resamples: int = 2000
+    seed: int = 0
+    confidence: float = 0.95
+
+    @classmethod
+    def of(cls, base: Bootstrap | None = None, **settings: Any) -> Bootstrap:
+        """``base`` (default: the defaults) with ``settings`` (field names) replaced, checked: the
+        keyword form every function of this module and the API accept."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise UsageError(f"unknown bootstrap setting {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return replace(base or cls(), **settings).validated()
+
+    def validated(self) -> Bootstrap:
+        """Raise :class:`UsageError` for a setting no bootstrap can run with (call before any work)."""
+        if self.metric not in METRICS:
+            raise UsageError(
+                f"unknown metric {self.metric!r} for a paired bootstrap (choose from {', '.join(METRICS)})"
+            )
+        if self.sign not in stats.SIGNS:
+            raise UsageError(f"unknown sign convention {self.sign!r} (choose from {', '.join(stats.SIGNS)})")
+        if self.score_nan not in stats.SCORE_NAN_POLICIES:
+            raise UsageError(
+                f"unknown score NaN policy {self.score_nan!r} (choose from {', '.join(stats.SCORE_NAN_POLICIES)})"
+            )
+        r = self.resamples
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
+            raise UsageError(f"the number of resamples must be a positive integer, got {r!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise UsageError(f"the bootstrap seed must be a non-negative integer, got {self.seed!r}")
+        c = self.confidence
+        if isinstance(c, bool) or not (isinstance(c, (int, float, np.floating)) and 0 < float(c) < 1):
+            raise UsageError(f"confidence must lie strictly between 0 and 1, got {c!r}")
+        return self
+
+    def caption(self, target_col: str) -> str:
+        """One sentence naming everything that changes the intervals."""
+        sym = SYMBOLS.get(self.metric, self.metric)
+        what = f"|{sym}|" if self.sign == "abs" else f"signed {sym}"
+        nan = "architectures with a failed score dropped" if self.score_nan == "omit" else "failed scores ranked last"
+        return (
+            f"{self.metric} ({what}) against {target_col}; {nan}; paired percentile bootstrap over architectures "
+            f"(Efron & Tibshirani 1993), {self.resamples} resamples, seed {self.seed}, "
+            f"{self.confidence * 100:g}% intervals."
+        )
+
+    def columns(self) -> dict[str, Any]:
+        """The conventions as table columns (CSV/JSON carry them)."""
+        return asdict(self)
+
+
 # -- input -------------------------------------------------------------------------------------
-def check_options(
-    metric: str = "spearman",
-    sign: str = "signed",
-    score_nan: str = "omit",
-    resamples: int = 2000,
-    confidence: float = 0.95,
-) -> None:
-    """Raise :class:`UsageError` for an option no bootstrap can run with (call before any work)."""
-    if metric not in METRICS:
-        raise UsageError(f"unknown metric {metric!r} for a paired bootstrap (choose from {', '.join(METRICS)})")
-    if sign not in stats.SIGNS:
-        raise UsageError(f"unknown sign convention {sign!r} (choose from {', '.join(stats.SIGNS)})")
-    if score_nan not in stats.SCORE_NAN_POLICIES:
-        raise UsageError(f"unknown score NaN policy {score_nan!r} (choose from {', '.join(stats.SCORE_NAN_POLICIES)})")
-    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 1:
-        raise UsageError(f"the number of resamples must be a positive integer, got {resamples!r}")
-    if not (isinstance(confidence, (int, float, np.floating)) and 0 < float(confidence) < 1):
-        raise UsageError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
 
 
 def clean_columns(columns: Sequence[Any], target: Any, score_nan: str = "omit") -> tuple[list[np.ndarray], np.ndarray]:
@@ -253,29 +297,23 @@ def verdict(c: PairedComparison) -> str:
 
 
 def _compare(
-    a: np.ndarray,
-    b: np.ndarray,
-    t: np.ndarray,
-    ra: np.ndarray | None,
-    rb: np.ndarray | None,
-    metric: str,
-    sign: str,
-    score_nan: str,
-    resamples: int,
-    seed: int,
-    confidence: float,
+    cleaned: tuple[np.ndarray, np.ndarray, np.ndarray],
+    reps: tuple[np.ndarray, np.ndarray] | None,
+    boot: Bootstrap,
     names: tuple[str, str],
 ) -> PairedComparison:
-    """A :class:`PairedComparison` from cleaned arrays and their replicates (None: not computed)."""
-    rho_a = stats.apply_sign(_point(metric, a, t), sign)
-    rho_b = stats.apply_sign(_point(metric, b, t), sign)
+    """A :class:`PairedComparison` from cleaned ``(a, b, target)`` and their replicates (None: not computed)."""
+    a, b, t = cleaned
+    rho_a = stats.apply_sign(_point(boot.metric, a, t), boot.sign)
+    rho_b = stats.apply_sign(_point(boot.metric, b, t), boot.sign)
     diff = rho_a - rho_b
     lo = hi = p = math.nan
     valid = 0
-    if ra is not None and rb is not None and np.isfinite(diff):
-        if sign == "abs":
+    if reps is not None and np.isfinite(diff):
+        ra, rb = reps
+        if boot.sign == "abs":
             ra, rb = np.abs(ra), np.abs(rb)
-        lo, hi, p, valid = _interval(ra - rb, confidence)
+        lo, hi, p, valid = _interval(ra - rb, boot.confidence)
     better = None
     if np.isfinite(lo) and lo > 0:
         better = names[0]
@@ -289,15 +327,15 @@ def _compare(
         lo=lo,
         hi=hi,
         p_value=p,
-        resamples=int(resamples),
-        seed=int(seed),
-        metric=metric,
+        resamples=int(boot.resamples),
+        seed=int(boot.seed),
+        metric=boot.metric,
         verdict="",
         name_a=names[0],
         name_b=names[1],
-        sign=sign,
-        score_nan=score_nan,
-        confidence=float(confidence),
+        sign=boot.sign,
+        score_nan=boot.score_nan,
+        confidence=float(boot.confidence),
         valid=valid,
         better=better,
     )
@@ -308,41 +346,29 @@ def paired_bootstrap(
     score_a: Any,
     score_b: Any,
     target: Any,
-    metric: str = "spearman",
-    resamples: int = 2000,
-    seed: int = 0,
-    score_nan: str = "omit",
-    sign: str = "signed",
-    confidence: float = 0.95,
+    boot: Bootstrap | None = None,
     names: tuple[str, str] = ("A", "B"),
+    **settings: Any,
 ) -> PairedComparison:
     """Paired bootstrap of ``corr(A, target) − corr(B, target)``: every replicate resamples the
     architectures once and recomputes both correlations on that same resample.
 
     ``score_nan='omit'`` keeps the architectures where A, B and the target are all finite;
     ``worst`` ranks failed scores last. ``sign='abs'`` compares ``|ρ_A| − |ρ_B|``. The verdict
-    names the better proxy only when the ``confidence`` percentile interval excludes 0.
+    names the better proxy only when the ``confidence`` percentile interval excludes 0. The settings come
+    from ``boot`` and/or keywords naming :class:`Bootstrap` fields (``resamples=500``).
     """
-    check_options(metric, sign, score_nan, resamples, confidence)
-    (a, b), t = clean_columns([score_a, score_b], target, score_nan)
-    defined = not (math.isnan(_point(metric, a, t)) or math.isnan(_point(metric, b, t)))
-    ra = rb = None
+    boot = Bootstrap.of(boot, **settings)
+    (a, b), t = clean_columns([score_a, score_b], target, boot.score_nan)
+    defined = not (math.isnan(_point(boot.metric, a, t)) or math.isnan(_point(boot.metric, b, t)))
+    reps = None
     if defined:
-        reps = replicate_correlations([a, b], t, metric, resamples, seed)
-        ra, rb = reps[:, 0], reps[:, 1]
-    return _compare(a, b, t, ra, rb, metric, sign, score_nan, resamples, seed, confidence, names)
+        rep = replicate_correlations([a, b], t, boot.metric, boot.resamples, boot.seed)
+        reps = (rep[:, 0], rep[:, 1])
+    return _compare((a, b, t), reps, boot, names)
 
 
-def tied_with_best(
-    scores: Mapping[str, Any],
-    target: Any,
-    metric: str = "spearman",
-    sign: str = "signed",
-    score_nan: str = "omit",
-    resamples: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> TieResult:
+def tied_with_best(scores: Mapping[str, Any], target: Any, boot: Bootstrap | None = None, **settings: Any) -> TieResult:
     """For one task: the best proxy by point estimate, and for every other proxy the paired
     interval of ``best − other``; ``tied`` when it contains 0 (no correction for the number of
     comparisons: a tie means "not shown worse", which is the cautious reading).
@@ -351,7 +377,8 @@ def tied_with_best(
     on the architectures both proxies have (``omit``). Pairs that share those architectures share
     one pass over the resamples, and every pair equals :func:`paired_bootstrap` on it.
     """
-    check_options(metric, sign, score_nan, resamples, confidence)
+    boot = Bootstrap.of(boot, **settings)
+    metric, sign, score_nan = boot.metric, boot.sign, boot.score_nan
     names = list(scores)
     t_all = np.asarray(target, dtype=np.float64).ravel()
     cols = {p: np.asarray(scores[p], dtype=np.float64).ravel() for p in names}
@@ -377,22 +404,9 @@ def tied_with_best(
     result: dict[str, PairedComparison] = {}
     for members in groups.values():
         cleaned, t = clean_columns([cols[best]] + [cols[p] for p in members], t_all, score_nan)
-        reps = replicate_correlations(cleaned, t, metric, resamples, seed)
+        reps = replicate_correlations(cleaned, t, metric, boot.resamples, boot.seed)
         for j, p in enumerate(members, start=1):
-            result[p] = _compare(
-                cleaned[0],
-                cleaned[j],
-                t,
-                reps[:, 0],
-                reps[:, j],
-                metric,
-                sign,
-                score_nan,
-                resamples,
-                seed,
-                confidence,
-                (best, p),
-            )
+            result[p] = _compare((cleaned[0], cleaned[j], t), (reps[:, 0], reps[:, j]), boot, (best, p))
     rows = []
     for p in names:
         if p == best:
@@ -410,12 +424,8 @@ def tie_table(
     frame: Any,
     proxies: Sequence[str] | None = None,
     target_col: str = "val_accuracy",
-    metric: str = "spearman",
-    sign: str = "signed",
-    score_nan: str = "omit",
-    resamples: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    boot: Bootstrap | None = None,
+    **settings: Any,
 ) -> Any:
     """:func:`tied_with_best` per (space, dataset) of a ``zcbench.store.load_frame`` frame.
 
@@ -427,7 +437,7 @@ def tie_table(
 
     from ..store.columns import proxy_columns
 
-    check_options(metric, sign, score_nan, resamples, confidence)
+    boot = Bootstrap.of(boot, **settings)
     for col in ("space", "dataset", target_col):
         if col not in frame.columns:
             raise UsageError(f"results frame lacks column {col!r}")
@@ -441,17 +451,15 @@ def tie_table(
         present = {p: block[p].to_numpy(dtype=np.float64) for p in wanted if np.isfinite(block[p]).any()}
         if not present:
             continue
-        res = tied_with_best(
-            present, block[target_col].to_numpy(dtype=np.float64), metric, sign, score_nan, resamples, seed, confidence
-        )
+        res = tied_with_best(present, block[target_col].to_numpy(dtype=np.float64), boot)
         for r in sorted(res.rows, key=lambda r: (r.proxy != res.best, -r.rho if np.isfinite(r.rho) else math.inf)):
             rows.append(
                 {
                     "space": space,
                     "dataset": dataset,
                     "proxy": r.proxy,
-                    "metric": metric,
-                    "sign": sign,
+                    "metric": boot.metric,
+                    "sign": boot.sign,
                     "n": r.n,
                     "rho": r.rho,
                     "best": res.best or "",
@@ -464,24 +472,11 @@ def tie_table(
             )
     columns = ["space", "dataset", "proxy", "metric", "sign", "n", "rho", "best", "diff_to_best", "lo", "hi"]
     out = pd.DataFrame(rows, columns=columns + ["p_value", "tied_with_best"])
-    out.attrs["caption"] = method_caption(metric, sign, score_nan, resamples, seed, confidence, target_col) + (
+    out.attrs["caption"] = boot.caption(target_col) + (
         " diff_to_best = best − proxy on the architectures both have; tied_with_best: its interval contains 0"
         " (no multiple-comparison correction)."
     )
     return out
-
-
-def method_caption(
-    metric: str, sign: str, score_nan: str, resamples: int, seed: int, confidence: float, target_col: str
-) -> str:
-    """One sentence naming everything that changes the intervals."""
-    sym = SYMBOLS.get(metric, metric)
-    what = f"|{sym}|" if sign == "abs" else f"signed {sym}"
-    nan = "architectures with a failed score dropped" if score_nan == "omit" else "failed scores ranked last"
-    return (
-        f"{metric} ({what}) against {target_col}; {nan}; paired percentile bootstrap over architectures "
-        f"(Efron & Tibshirani 1993), {resamples} resamples, seed {seed}, {confidence * 100:g}% intervals."
-    )
 
 
 COMPARE_COLUMNS = (
@@ -501,20 +496,13 @@ COMPARE_COLUMNS = (
 
 
 def compare_table(
-    frame,
-    a: str,
-    b: str,
-    target_col: str = "val_accuracy",
-    metric: str = "spearman",
-    sign: str = "signed",
-    score_nan: str = "omit",
-    resamples: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    frame, a: str, b: str, target_col: str = "val_accuracy", boot: Bootstrap | None = None, **settings: Any
 ):
     """:func:`paired_bootstrap` of proxies ``a`` and ``b`` in every (space, dataset) of the wide results frame
     that holds both and the target: one row each, with the verdict and the conventions as columns."""
     import pandas as pd
+
+    boot = Bootstrap.of(boot, **settings)
 
     def holds(block, col: str) -> bool:
         return col in block and bool(np.isfinite(block[col].to_numpy(dtype=np.float64)).any())
@@ -523,15 +511,12 @@ def compare_table(
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
         if not (holds(block, a) and holds(block, b) and holds(block, target_col)):
             continue
-        c = paired_bootstrap(
-            block[a], block[b], block[target_col], metric=metric, resamples=resamples, seed=seed,
-            score_nan=score_nan, sign=sign, confidence=confidence, names=(a, b),
-        )  # fmt: skip
+        c = paired_bootstrap(block[a], block[b], block[target_col], boot, names=(a, b))
         row = {"space": space, "dataset": dataset, "n": c.n, "proxy_a": c.name_a, "proxy_b": c.name_b}
         row |= {k: getattr(c, k) for k in ("rho_a", "rho_b", "diff", "lo", "hi", "p_value")}
-        row |= {"better": c.better, "verdict": c.verdict, "metric": metric, "sign": sign, "score_nan": score_nan}
-        row |= {"target": target_col.removesuffix("_accuracy"), "confidence": confidence, "resamples": resamples}
-        row |= {"seed": seed}
+        row |= {"better": c.better, "verdict": c.verdict, "metric": boot.metric, "sign": boot.sign}
+        row |= {"score_nan": boot.score_nan, "target": target_col.removesuffix("_accuracy")}
+        row |= {"confidence": boot.confidence, "resamples": boot.resamples, "seed": boot.seed}
         rows.append(row)
     columns = [*COMPARE_COLUMNS, "verdict", "metric", "sign", "score_nan", "target", "confidence", "resamples", "seed"]
     return pd.DataFrame(rows, columns=columns)
