@@ -35,6 +35,7 @@ def _dump(space: str, d):
     return p, ("class_scene" if space == "tnb101_micro" else "room_layout"), (3 if space == "tnb101_micro" else 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["nb201", "nb101", "nb301", "tnb101_micro", "tnb101_macro"])
 def test_score_export_correlate_every_space(space, tmp_path):
     dump, dataset, n = _dump(space, tmp_path)

@@ -25,6 +25,7 @@ already). A command passes when it exits 0, prints no traceback, and the file it
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -57,12 +58,18 @@ NEEDS = {
     "python -m pytest": "runs the test suite this test is part of",
     "pip install": "installs from the network into this environment",
     r"^ruff ": "lints the checkout (CI runs it there), not a sandbox",
+    "--executor ray": "needs Ray (pip install 'zcbench[ray]'; CI installs it)",
 }
 # What makes a NEEDS entry runnable after all.
-AVAILABLE = {"--device cuda": torch.cuda.is_available}
+AVAILABLE = {
+    "--device cuda": torch.cuda.is_available,
+    "--executor ray": lambda: importlib.util.find_spec("ray") is not None,
+}
 # Commands that run here but too long for the suite, with what was measured on the 2-core CPU machine; they run
 # when ZCBENCH_TEST_SLOW=1.
 SLOW: dict[str, str] = {}  # substring -> why a documented command is too slow for CI (run with ZCBENCH_TEST_SLOW=1)
+# Commands that run in the full suite but take long enough to leave out of the inner loop (pytest -m "not slow").
+MARKED_SLOW = ("make demo", "--executor ray")
 
 # Known failures waiting for an edit someone else is making: a key is searched (as a substring) in the case's
 # id, "<page>: block languages", "<page>:python ..." or "<page>:<line>: <command>". Each case still runs; one
@@ -198,7 +205,15 @@ def pending(case_id: str) -> str | None:
 def _cases() -> list:
     out = []
     for page in PARSED.values():
-        out += [pytest.param(page.path, c, id=f"{page.path}:{c.line}") for c in page.commands]
+        out += [
+            pytest.param(
+                page.path,
+                c,
+                id=f"{page.path}:{c.line}",
+                marks=[pytest.mark.slow] if any(k in c.text for k in MARKED_SLOW) else [],
+            )
+            for c in page.commands
+        ]
         if page.python:
             out.append(pytest.param(page.path, None, id=f"{page.path}:python"))
     return out

@@ -97,6 +97,7 @@ def reference(tmp_path_factory, archs_file) -> dict:
     return ref
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_equal_serial(tmp_path, archs_file, reference):
     s1 = _run(tmp_path / "w1.h5", archs_file, workers=1)
     s2 = _run(tmp_path / "w2.h5", archs_file, workers=2)
@@ -168,6 +169,7 @@ def _alive(pid: int) -> bool:
     return st != "Z"
 
 
+@pytest.mark.slow
 def test_kill9_parent_mid_run_then_resume(tmp_path, archs_file, archs, reference):
     out = tmp_path / "k.h5"
     env = _env(**{SLEEP_ENV: archs[-1], SLEEP_SECONDS_ENV: "60"})  # the run cannot finish first
@@ -193,6 +195,7 @@ def test_kill9_parent_mid_run_then_resume(tmp_path, archs_file, archs, reference
     _assert_same(_scores(out), reference)
 
 
+@pytest.mark.slow
 def test_sigint_saves_and_exits_130_then_resume(tmp_path, archs_file, archs, reference):
     out = tmp_path / "i.h5"
     env = _env(**{SLEEP_ENV: archs[-1], SLEEP_SECONDS_ENV: "60"})
@@ -233,6 +236,7 @@ def test_sigint_serial_path(tmp_path, archs_file, archs, reference):
     _assert_same(_scores(out), reference)
 
 
+@pytest.mark.slow
 def test_worker_crash_is_retried_once(tmp_path, monkeypatch, faulty, archs_file, archs, reference):
     marker = tmp_path / "crashed-once"
     monkeypatch.setenv(CRASH_ENV, archs[5])
@@ -243,6 +247,7 @@ def test_worker_crash_is_retried_once(tmp_path, monkeypatch, faulty, archs_file,
     _assert_same(_scores(tmp_path / "c.h5"), reference)
 
 
+@pytest.mark.slow
 def test_repeated_crash_and_timeout_are_recorded(tmp_path, monkeypatch, faulty, archs_file, archs, reference):
     crash, slow = archs[3], archs[10]
     monkeypatch.setenv(CRASH_ENV, crash)
@@ -384,6 +389,7 @@ def test_bench_engine_rows(tmp_path):
     assert len(table.splitlines()) == 2 + len(rows)
 
 
+@pytest.mark.slow
 def test_ray_executor_matches_reference(tmp_path, monkeypatch, faulty, archs_file, archs, reference):
     pytest.importorskip("ray")
     monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])  # Ray's workers must import this checkout

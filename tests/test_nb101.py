@@ -464,6 +464,7 @@ def test_input_spec():
     assert spec.std == pytest.approx((62.99 / 255, 62.09 / 255, 66.70 / 255))
 
 
+@pytest.mark.slow
 def test_port_init_reproduces_naslib_data_free_scores(shared_data):
     """NASLib scored NB101 with NASBench-PyTorch's ``_initialize_weights``; with the same init our l2_norm
     equals its published values to within init noise and synflow ranks the same."""

@@ -165,6 +165,7 @@ def test_repacked_real_sample_as_pth_matches_simple_dir(shared_data, tmp_path):
         ]
 
 
+@pytest.mark.slow
 def test_params_exact_on_every_dev_architecture(shared_data):
     sp = get_space("nb201")
     for ds in ("cifar10", "cifar100", "ImageNet16-120"):

@@ -476,6 +476,7 @@ def test_missing_and_special_paths(space, tmp_path):
         space.load_dump(bin_file, "cifar10")
 
 
+@pytest.mark.slow
 def test_naslib_variant_reproduces_naslib_data_free_scores(shared_data):
     """NASLib's NB301 zero-cost scores were computed on its own DARTS net: with ``variant='naslib'`` our
     l2_norm and synflow (NASLib logs it) agree with the published values (Spearman ≥ 0.99)."""

@@ -143,6 +143,7 @@ def test_a_plugin_edited_after_planning_is_refused_by_the_workers(tmp_path, monk
 
 
 # -- (c) $ZCBENCH_PLUGINS, on Ray ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_env_plugins_listed_and_scored_on_ray(tmp_path, monkeypatch):
     pytest.importorskip("ray")
     other = write(tmp_path / "other.py", SCALED.format(version="", scale=1.0))
@@ -385,6 +386,7 @@ def test_doc_shows_the_example_file():
     assert blocks[0] == EXAMPLE.read_text()
 
 
+@pytest.mark.slow
 def test_doc_walkthrough_runs_and_prints_what_the_doc_shows(tmp_path, monkeypatch, capsys):
     here, snapshot = tmp_path / "cli", tmp_path / "python"
     here.mkdir()

@@ -83,6 +83,7 @@ def test_synflow_is_deterministic_and_finite_on_nb201():
     assert vals[0] == vals[1] and np.isfinite(vals[0]) and vals[0] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "ImageNet16-120"])
 def test_synflow_agrees_with_naslib(shared_data, dataset):
     """NASLib's published synflow (log-transformed) on the same architectures: Spearman ≥ 0.99, and our
@@ -113,6 +114,7 @@ def test_flops_equals_dump_flop_for_arch0():
         ) == pytest.approx(want, rel=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["cifar10", "ImageNet16-120"])
 def test_flops_rank_agrees_with_naslib(shared_data, dataset):
     """NASLib's ``flops`` column is its own count (it adds pooling and BN terms the dump's ``flop`` leaves

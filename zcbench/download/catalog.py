@@ -138,6 +138,40 @@ def _checksum(value: Any, where: str) -> str | None:
     return f"{m.group(1)}:{m.group(2).lower()}"
 
 
+def _url_source(raw: dict, path: str, where: str) -> tuple[str, str]:
+    location = str(raw["url"])
+    if urlparse(location).scheme not in ("http", "https"):
+        raise UsageError(f"{where}: url {location!r} is not http(s)")
+    return location, unquote(PurePosixPath(urlparse(location).path).name)
+
+
+def _gdrive_source(raw: dict, path: str, where: str) -> tuple[str, str]:
+    location = str(raw["gdrive"])
+    if not re.fullmatch(r"[A-Za-z0-9_-]{10,}", location):
+        raise UsageError(f"{where}: gdrive id {location!r} does not look like a Google Drive file id")
+    return location, PurePosixPath(path).name
+
+
+def _figshare_source(raw: dict, path: str, where: str) -> tuple[str, str]:
+    fs = raw["figshare"]
+    if not isinstance(fs, dict) or "article" not in fs:
+        raise UsageError(f"{where}: figshare wants {{article: ID, file: GLOB}}")
+    return f"{int(fs['article'])}/{fs.get('file', '*')}", ""  # the file name is known after asking figshare's API
+
+
+_SOURCES = {"url": _url_source, "gdrive": _gdrive_source, "figshare": _figshare_source}
+
+
+def _source(raw: dict, path: str, where: str) -> tuple[str, str, str]:
+    """``(source, location, default file name)`` of a part: one of url, gdrive, figshare, else manual."""
+    sources = [k for k in _SOURCES if raw.get(k) is not None]
+    if len(sources) > 1:
+        raise UsageError(f"{where}: give one of url, gdrive, figshare (got {', '.join(sources)})")
+    if not sources:
+        return "manual", "", PurePosixPath(path).name
+    return (sources[0], *_SOURCES[sources[0]](raw, path, where))
+
+
 def _part(raw: dict, entry: dict, where: str) -> Part:
     from .verify import CHECKS
 
@@ -147,28 +181,7 @@ def _part(raw: dict, entry: dict, where: str) -> Part:
     if "path" not in raw:
         raise UsageError(f"{where}: a part needs 'path'")
     path = _safe_rel(raw["path"], where)
-    sources = [k for k in ("url", "gdrive", "figshare") if raw.get(k) is not None]
-    if len(sources) > 1:
-        raise UsageError(f"{where}: give one of url, gdrive, figshare (got {', '.join(sources)})")
-    source = sources[0] if sources else "manual"
-    if source == "url":
-        location = str(raw["url"])
-        if urlparse(location).scheme not in ("http", "https"):
-            raise UsageError(f"{where}: url {location!r} is not http(s)")
-        default_file = unquote(PurePosixPath(urlparse(location).path).name)
-    elif source == "gdrive":
-        location = str(raw["gdrive"])
-        if not re.fullmatch(r"[A-Za-z0-9_-]{10,}", location):
-            raise UsageError(f"{where}: gdrive id {location!r} does not look like a Google Drive file id")
-        default_file = PurePosixPath(path).name
-    elif source == "figshare":
-        fs = raw["figshare"]
-        if not isinstance(fs, dict) or "article" not in fs:
-            raise UsageError(f"{where}: figshare wants {{article: ID, file: GLOB}}")
-        location = f"{int(fs['article'])}/{fs.get('file', '*')}"
-        default_file = ""  # known after asking the figshare API
-    else:
-        location, default_file = "", PurePosixPath(path).name
+    source, location, default_file = _source(raw, path, where)
     file = str(raw.get("file") or default_file or PurePosixPath(path).name)
     if "/" in file or file in ("", ".", ".."):
         raise UsageError(f"{where}: file name {file!r} must be a plain name")

@@ -188,27 +188,7 @@ class Downloader:
     def fetch(self, entry: Entry, part: Part) -> str:
         """Download, verify and install one part; returns how it was verified."""
         work = work_dir(self.root, part)
-        source = part.describe_source()
-        try:
-            resolved = fetch_mod.resolve(part, self.catalog)
-        except fetch_mod.TransferError as err:
-            raise self._fail(entry, part, part.file or Path(part.path).name, source, str(err)) from None
-        if resolved.kind == "url":
-            source = resolved.location
-        desc = f"{entry.name}: {resolved.file}"
-        try:
-            downloaded = fetch_mod.fetch(resolved, work, desc, self.quiet)
-        except fetch_mod.TransferError as err:
-            if str(err).startswith("checksum mismatch"):
-                drop_work(work)
-                extra = "; the download was deleted, nothing was installed"
-            else:
-                kept = fetch_mod.partial_bytes(work)
-                extra = f"; {format_size(kept)} kept, run the command again to resume" if kept else ""
-                if not kept:
-                    drop_work(work)  # nothing to resume from
-            raise self._fail(entry, part, resolved.file, source, str(err), extra) from None
-
+        resolved, source, downloaded = self._download(entry, part, work)
         size = downloaded.stat().st_size
         expected = resolved.size if resolved.size is not None and resolved.kind == "url" else None
         if part.exact_size and part.size is not None:
@@ -217,16 +197,7 @@ class Downloader:
             if expected is not None and size != expected:
                 raise DataError(f"{size} bytes, expected {expected}")
             sha256 = file_digest(downloaded)
-            if part.unpack:
-                staging = work / f"unpack-{uuid.uuid4().hex[:8]}"
-                extract(downloaded, part.unpack, staging, desc=f"unpacking {resolved.file}", quiet=self.quiet)
-                src = staging if part.member == "." else staging / part.member
-                if not src.exists():
-                    top = ", ".join(sorted(p.name for p in staging.iterdir())) or "nothing"
-                    raise DataError(f"the archive has no {part.member!r} (it holds {top})")
-                apply_renames(src, part.rename)
-            else:
-                src = downloaded
+            src = self._stage(part, resolved, downloaded, work)
             CHECKS[part.check](src)
         except (DataError, OSError) as err:
             drop_work(work)
@@ -256,6 +227,41 @@ class Downloader:
         self.lock.record(part.path, entry.name, source, fetched, verified, None if part.unpack else sha256)
         self.lock.save()
         return verified
+
+    def _download(self, entry: Entry, part: Part, work: Path) -> tuple[fetch_mod.Resolved, str, Path]:
+        """Resolve the part's source and download it into ``work`` (resumable; a checksum mismatch deletes it)."""
+        source = part.describe_source()
+        try:
+            resolved = fetch_mod.resolve(part, self.catalog)
+        except fetch_mod.TransferError as err:
+            raise self._fail(entry, part, part.file or Path(part.path).name, source, str(err)) from None
+        if resolved.kind == "url":
+            source = resolved.location
+        try:
+            return resolved, source, fetch_mod.fetch(resolved, work, f"{entry.name}: {resolved.file}", self.quiet)
+        except fetch_mod.TransferError as err:
+            if str(err).startswith("checksum mismatch"):
+                drop_work(work)
+                extra = "; the download was deleted, nothing was installed"
+            else:
+                kept = fetch_mod.partial_bytes(work)
+                extra = f"; {format_size(kept)} kept, run the command again to resume" if kept else ""
+                if not kept:
+                    drop_work(work)  # nothing to resume from
+            raise self._fail(entry, part, resolved.file, source, str(err), extra) from None
+
+    def _stage(self, part: Part, resolved: fetch_mod.Resolved, downloaded: Path, work: Path) -> Path:
+        """What gets installed: the downloaded file, or the member of its unpacked archive (renames applied)."""
+        if not part.unpack:
+            return downloaded
+        staging = work / f"unpack-{uuid.uuid4().hex[:8]}"
+        extract(downloaded, part.unpack, staging, desc=f"unpacking {resolved.file}", quiet=self.quiet)
+        src = staging if part.member == "." else staging / part.member
+        if not src.exists():
+            top = ", ".join(sorted(p.name for p in staging.iterdir())) or "nothing"
+            raise DataError(f"the archive has no {part.member!r} (it holds {top})")
+        apply_renames(src, part.rename)
+        return src
 
     def run(self, plan: Plan) -> None:
         for e in plan.done:

@@ -167,7 +167,6 @@ class RangeDownloader:
 
     def _transfer(self, url: str) -> None:
         import requests
-        import urllib3
 
         have = self.partial.stat().st_size if self.partial.is_file() else 0
         headers = _user_agent()
@@ -186,37 +185,50 @@ class RangeDownloader:
                 raise TransferError("the server refused to resume; restarting", retry=True)
             if r.status_code >= 400:
                 raise TransferError(f"HTTP {r.status_code} {r.reason or ''}".strip(), retry=r.status_code >= 500)
-            total: int | None
-            if have and r.status_code == 206:
-                m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", r.headers.get("Content-Range", ""))
-                if not m or int(m.group(1)) != have:
-                    self.partial.unlink()
-                    raise TransferError("the server resumed at the wrong offset; restarting", retry=True)
-                total = int(m.group(3)) if m.group(3) != "*" else None
-                mode = "ab"
-            else:
-                have, mode = 0, "wb"  # no Range support (200): start over
-                length = r.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-            encoded = r.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-            if encoded:  # the server compressed despite Accept-Encoding: identity; sizes are not file sizes
-                total = None
+            have, mode, total, encoded = self._extent(r, have)
             if total is not None:
                 require_space(self.partial.parent, total - have, self.desc)
-            self.partial.parent.mkdir(parents=True, exist_ok=True)
-            with (
-                open(self.partial, mode) as fh,
-                bar(total=total, desc=self.desc, unit="B", quiet=self.quiet, unit_scale=True, initial=have) as b,
-            ):
-                try:
-                    for chunk in _chunks(r, decode=encoded):
-                        fh.write(chunk)
-                        b.update(len(chunk))
-                except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
-                    raise TransferError(f"transfer interrupted ({_short(err)})", retry=True) from None
+            self._write(r, mode, total, have, encoded)
         got = self.partial.stat().st_size
         if total is not None and got != total:
             raise TransferError(f"transfer stopped at {got} of {total} bytes", retry=True)
+
+    def _extent(self, r, have: int) -> tuple[int, str, int | None, bool]:
+        """``(bytes already here, file mode, total size or None, body encoded?)`` from the response headers:
+        a 206 continues the partial file, anything else starts over."""
+        total: int | None
+        if have and r.status_code == 206:
+            m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", r.headers.get("Content-Range", ""))
+            if not m or int(m.group(1)) != have:
+                self.partial.unlink()
+                raise TransferError("the server resumed at the wrong offset; restarting", retry=True)
+            total = int(m.group(3)) if m.group(3) != "*" else None
+            mode = "ab"
+        else:
+            have, mode = 0, "wb"  # no Range support (200): start over
+            length = r.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+        encoded = r.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        if encoded:  # the server compressed despite Accept-Encoding: identity; sizes are not file sizes
+            total = None
+        return have, mode, total, encoded
+
+    def _write(self, r, mode: str, total: int | None, have: int, encoded: bool) -> None:
+        """The body into the partial file, with a progress bar; a break is a retryable TransferError."""
+        import requests
+        import urllib3
+
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            open(self.partial, mode) as fh,
+            bar(total=total, desc=self.desc, unit="B", quiet=self.quiet, unit_scale=True, initial=have) as b,
+        ):
+            try:
+                for chunk in _chunks(r, decode=encoded):
+                    fh.write(chunk)
+                    b.update(len(chunk))
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
+                raise TransferError(f"transfer interrupted ({_short(err)})", retry=True) from None
 
 
 def _chunks(r, decode: bool):

@@ -146,29 +146,30 @@ def source_fingerprint(fn: Callable) -> str:
     return sha12(src)
 
 
-def register_proxy(
-    name: str,
-    *,
-    images: bool = True,
-    labels: bool = False,
-    grad: bool = False,
-    float64: bool = False,
-    head: bool = False,
-    paper: str = "",
-    description: str = "",
-    inputs: tuple[str, ...] = (),
-    options: Mapping[str, Option] | None = None,
-    version: str | None = None,
-) -> Callable:
+# what ``register_proxy`` takes besides the name: the ProxySpec fields a proxy's author declares
+_DECLARED = ("images", "labels", "grad", "float64", "head", "paper", "description", "inputs", "options")
+
+
+def register_proxy(name: str, *, version: str | None = None, **declared: Any) -> Callable:
     """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``.
 
-    Plugins use the same decorator; ``version="1.2"`` pins a plugin's code fingerprint by hand
-    (otherwise it is the hash of the plugin file, so editing the file invalidates its cached scores).
-    A function outside zcbench that is registered by a plain import (not ``--plugin``) is no built-in
-    either: its origin is its module and its fingerprint the hash of its source."""
+    ``declared`` are :class:`ProxySpec` fields: what the proxy needs (``images``, ``labels``, ``grad``,
+    ``float64``, ``head``), its ``paper``, ``description`` (default: the docstring's first line),
+    ``inputs`` and ``options``. Plugins use the same decorator; ``version="1.2"`` pins a plugin's code
+    fingerprint by hand (otherwise it is the hash of the plugin file, so editing the file invalidates its
+    cached scores). A function outside zcbench that is registered by a plain import (not ``--plugin``) is no
+    built-in either: its origin is its module and its fingerprint the hash of its source."""
+    unknown = sorted(set(declared) - set(_DECLARED))
+    if unknown:
+        raise UsageError(
+            f"register_proxy({name!r}): unknown field {', '.join(unknown)} (known: {', '.join(_DECLARED)})"
+        )
 
     def deco(fn: Callable) -> Callable:
-        doc = description or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        meta = dict(declared)
+        meta["description"] = meta.get("description") or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        meta["inputs"] = tuple(meta.get("inputs", ()))
+        meta["options"] = dict(meta.get("options") or {})
         builtin = str(getattr(fn, "__module__", "")).startswith(f"{__package__}.")
         if version:
             code = f"v{version}"
@@ -179,15 +180,7 @@ def register_proxy(
         spec = ProxySpec(
             name,
             fn,
-            images,
-            labels,
-            grad,
-            float64,
-            head,
-            paper,
-            doc,
-            tuple(inputs),
-            dict(options or {}),
+            **meta,
             origin="zcbench" if builtin else f"module:{fn.__module__}",
             code=code,
             version=str(version or ""),

@@ -240,7 +240,7 @@ class NetworkCIFAR(nn.Module):
     """DARTS ``NetworkCIFAR(C, num_classes, layers, auxiliary, genotype)``.
 
     ``forward`` returns the logits only; with ``auxiliary`` and in training mode the auxiliary
-    logits are kept in ``self.logits_aux``. ``stem=False`` is SWAP's net: cells read the image
+    logits are kept in ``self.logits_aux``. ``stem_multiplier=None`` is SWAP's net (no stem): cells read the image
     directly, so ``C`` must equal the input channels (3). ``forward_features`` is the last cell's
     output, before global pooling.
     """
@@ -253,16 +253,15 @@ class NetworkCIFAR(nn.Module):
         genotype,
         auxiliary: bool = False,
         style: OpStyle = DARTS_STYLE,
-        stem: bool = True,
         drop_path_prob: float = 0.0,
-        stem_multiplier: int = 3,
+        stem_multiplier: int | None = 3,
     ):
         super().__init__()
         self._layers = layers
         self._auxiliary = auxiliary
         self.drop_path_prob = drop_path_prob
         self.logits_aux: torch.Tensor | None = None
-        if stem:
+        if stem_multiplier is not None:
             C_curr = stem_multiplier * C
             self.stem: nn.Module = nn.Sequential(nn.Conv2d(3, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
         else:

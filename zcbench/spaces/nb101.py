@@ -93,11 +93,8 @@ def _hash_pruned(matrix: list[list[int]], ops: list[str]) -> str:
     return md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
 
 
-def validate_spec(matrix: object, ops: object) -> Spec:
-    """Check and prune a spec as the official API (``ModelSpec`` + ``_check_spec``) does.
-
-    Stricter in one way: every interior op, including those of pruned vertices, must be one of
-    the three allowed names (a typo anywhere is reported). Raises ArchError."""
+def _matrix_rows(matrix: object, ops: object) -> list[list[int]]:
+    """The adjacency matrix as 0/1 rows, checked: square, at least 2 vertices, one op each, upper-triangular."""
     if not isinstance(matrix, (list, tuple, np.ndarray)) or not isinstance(ops, (list, tuple)):
         raise ArchError("NB101 spec needs 'matrix' (list of rows) and 'ops' (list of names)")
     m = np.asarray(matrix, dtype=object)
@@ -113,13 +110,21 @@ def validate_spec(matrix: object, ops: object) -> Spec:
         row = []
         for j in range(v):
             x = m[i, j]
-            if isinstance(x, (bool, np.bool_)) or (isinstance(x, (int, np.integer)) and x in (0, 1)):
-                row.append(int(x))
-            else:
+            if not (isinstance(x, (bool, np.bool_)) or (isinstance(x, (int, np.integer)) and x in (0, 1))):
                 raise ArchError(f"NB101 matrix entries must be 0 or 1, got {x!r} at [{i}][{j}]")
-            if j <= i and row[-1]:
+            if j <= i and x:
                 raise ArchError(f"NB101 matrix must be upper-triangular (edge {i}->{j} points backwards)")
+            row.append(int(x))
         rows.append(row)
+    return rows
+
+
+def validate_spec(matrix: object, ops: object) -> Spec:
+    """Check and prune a spec as the official API (``ModelSpec`` + ``_check_spec``) does.
+
+    Stricter in one way: every interior op, including those of pruned vertices, must be one of
+    the three allowed names (a typo anywhere is reported). Raises ArchError."""
+    rows = _matrix_rows(matrix, ops)
     names = [str(o) for o in ops]
     if names[0] != "input" or names[-1] != "output":
         raise ArchError("NB101 ops must start with 'input' and end with 'output'")
@@ -266,29 +271,7 @@ class NB101(Space):
         isomorphic results count once and one isomorphic to ``arch`` is dropped. Order: edge flips
         (row-major), op changes, vertex additions, vertex removals."""
         pm, pops = validate_spec(*spec_from_string(self.parse(arch)))
-        v = len(pm)
-        cands: list[tuple[list[list[int]], list[str]]] = []
-        for i in range(v):
-            for j in range(i + 1, v):
-                m = [row[:] for row in pm]
-                m[i][j] = 1 - m[i][j]
-                cands.append((m, pops))
-        for k in range(1, v - 1):
-            for op in AVAILABLE_OPS:
-                if op != pops[k]:
-                    cands.append((pm, pops[:k] + [op] + pops[k + 1 :]))
-        if v < MAX_VERTICES:  # a new vertex at position p, fed by i < p, feeding old vertex j >= p
-            for p in range(1, v):
-                grown = [row[:p] + [0] + row[p:] for row in pm]
-                grown.insert(p, [0] * (v + 1))
-                for i in range(p):
-                    for j in range(p, v):
-                        m = [row[:] for row in grown]
-                        m[i][p] = m[p][j + 1] = 1
-                        cands += [(m, pops[:p] + [op] + pops[p:]) for op in AVAILABLE_OPS]
-        for k in range(1, v - 1):  # remove interior vertex k
-            keep = [r for r in range(v) if r != k]
-            cands.append(([[pm[r][c] for c in keep] for r in keep], [pops[r] for r in keep]))
+        cands = _edge_flips(pm, pops) + _op_changes(pm, pops) + _vertex_additions(pm, pops) + _vertex_removals(pm, pops)
         seen = {_hash_pruned(pm, pops)}
         out = []
         for m, o in cands:
@@ -381,3 +364,49 @@ def naslib_key_to_arch(key: str) -> str:
         raise ArchError(f"invalid NASLib NB101 key {str(key)[:60]!r}: op indices must be 0..{len(NASLIB_OPS) - 1}")
     matrix = [values[r * v : (r + 1) * v] for r in range(v)]
     return spec_string(*validate_spec(matrix, [NASLIB_OPS[o] for o in ops]))
+
+
+# -- the moves of NB101Space.neighbours (candidates; each is pruned and checked there) --------------------
+def _edge_flips(pm: list[list[int]], pops: list[str]) -> list[Spec]:
+    """Flip one edge of the upper triangle (row-major)."""
+    v = len(pm)
+    out = []
+    for i in range(v):
+        for j in range(i + 1, v):
+            m = [row[:] for row in pm]
+            m[i][j] = 1 - m[i][j]
+            out.append((m, pops))
+    return out
+
+
+def _op_changes(pm: list[list[int]], pops: list[str]) -> list[Spec]:
+    """Change the op of one interior vertex."""
+    return [
+        (pm, pops[:k] + [op] + pops[k + 1 :]) for k in range(1, len(pm) - 1) for op in AVAILABLE_OPS if op != pops[k]
+    ]
+
+
+def _vertex_additions(pm: list[list[int]], pops: list[str]) -> list[Spec]:
+    """A new vertex at position p (any op), fed by a vertex i < p, feeding an old vertex j >= p."""
+    v = len(pm)
+    if v >= MAX_VERTICES:
+        return []
+    out = []
+    for p in range(1, v):
+        grown = [row[:p] + [0] + row[p:] for row in pm]
+        grown.insert(p, [0] * (v + 1))
+        for i in range(p):
+            for j in range(p, v):
+                m = [row[:] for row in grown]
+                m[i][p] = m[p][j + 1] = 1
+                out += [(m, pops[:p] + [op] + pops[p:]) for op in AVAILABLE_OPS]
+    return out
+
+
+def _vertex_removals(pm: list[list[int]], pops: list[str]) -> list[Spec]:
+    """Remove one interior vertex with its edges."""
+    out = []
+    for k in range(1, len(pm) - 1):
+        keep = [r for r in range(len(pm)) if r != k]
+        out.append(([[pm[r][c] for c in keep] for r in keep], [pops[r] for r in keep]))
+    return out

@@ -390,7 +390,13 @@ class NB301(Space):
         layers = int(options.get("layers") or layers)
         genotype: Genotype = parse_genotype(arch)
         return NetworkCIFAR(
-            C, 10, layers, genotype, auxiliary=bool(options.get("auxiliary", False)), style=style, stem=stem
+            C,
+            10,
+            layers,
+            genotype,
+            auxiliary=bool(options.get("auxiliary", False)),
+            style=style,
+            stem_multiplier=3 if stem else None,
         )
 
     def input_spec(self, dataset: str) -> InputSpec:

@@ -34,7 +34,7 @@ from torch import nn
 
 
 class ReLUConvBN(nn.Module):
-    """ReLU (or LeakyReLU 0.2) -> Conv (no bias) -> BN, the only parametrised op of the cells."""
+    """ReLU -> Conv (no bias) -> BN, the only parametrised op of the cells."""
 
     def __init__(
         self,
@@ -46,12 +46,10 @@ class ReLUConvBN(nn.Module):
         dilation=1,
         affine: bool = True,
         track_running_stats: bool = True,
-        activation: str = "relu",
     ):
         super().__init__()
-        act: nn.Module = nn.LeakyReLU(0.2, False) if activation == "leaky" else nn.ReLU(inplace=False)
         self.ops = nn.Sequential(
-            act,
+            nn.ReLU(inplace=False),
             nn.Conv2d(C_in, C_out, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False),
             nn.BatchNorm2d(C_out, affine=affine, track_running_stats=track_running_stats),
         )
