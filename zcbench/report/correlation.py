@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..aggregates import VOTE_INPUTS
 from ..errors import UsageError
-from ..store.columns import proxy_columns
+from ..store.columns import mixed_truth_note, proxy_columns, target_column
 from . import stats
 from .protocol import TRANSFORMS, Protocol, metric_fn
 from .selection import match_columns
@@ -73,16 +73,17 @@ def _plan(
     return metrics, want_vote, chosen
 
 
-def _target_and_pool(block: pd.DataFrame, protocol: Protocol, label: str, notes: list[str]):
-    """The block's target accuracies (NaN where absent) and the indices of the architectures that have one."""
-    tcol = f"{protocol.target}_accuracy"
+def _target_and_pool(block: pd.DataFrame, tcol: str, protocol: Protocol, label: str, notes: list[str]):
+    """The target accuracies in column ``tcol`` (NaN where absent) and the indices of the architectures that
+    have one."""
     if tcol in block.columns:
         target = block[tcol].to_numpy(dtype=np.float64)
     else:
         target = np.full(len(block), np.nan)
     pool = np.flatnonzero(np.isfinite(target))
     if pool.size == 0:
-        notes.append(f"{label}: no {protocol.target} accuracies (dump not loaded?)")
+        whose = f" for {tcol.split(':', 1)[1]}" if ":" in tcol else ""
+        notes.append(f"{label}: no {protocol.target} accuracies{whose} in the results (scored without --dump?)")
     return target, pool
 
 
@@ -200,19 +201,34 @@ def _block_rows(space: str, dataset: str, block: pd.DataFrame, plan: _Plan, note
     proxies, metrics, want_vote, protocol = plan.proxies, plan.metrics, plan.want_vote, plan.protocol
     label = f"{space}/{dataset}"
     block = block.reset_index(drop=True)
-    target, pool = _target_and_pool(block, protocol, label, notes)
-    idx_sets = _index_sets(pool, protocol, label, notes)
+    sets: dict[str, tuple[np.ndarray, np.ndarray, list[np.ndarray]]] = {}
+
+    def on(proxy: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(target, pool, index sets) of ``proxy``'s own accuracies, once per accuracy column."""
+        tcol = target_column(block, proxy, f"{protocol.target}_accuracy")
+        if tcol not in sets:
+            target, pool = _target_and_pool(block, tcol, protocol, label, notes)
+            sets[tcol] = (target, pool, _index_sets(pool, protocol, label, notes))
+        return sets[tcol]
+
     rows = []
     for proxy in proxies:
+        target, pool, idx_sets = on(proxy)
         score = _scores(block, proxy, protocol)
         row = _row_head(space, dataset, proxy, protocol)
         row.update(_summary(*_proxy_samples(score, target, idx_sets, metrics, protocol), len(idx_sets)))
         if plan.ci is not None:
             row.update(_ci_columns(score, target, pool, metrics, protocol, plan.ci))
         rows.append(row)
+    mixed = mixed_truth_note(block, label, [*proxies, *(VOTE_INPUTS if want_vote else ())])
+    if mixed:
+        notes.append(mixed)
     if want_vote and not all(p in block.columns for p in VOTE_INPUTS):
         notes.append(f"{label}: vote needs {', '.join(VOTE_INPUTS)} scores")
+    elif want_vote and len({target_column(block, p, f"{protocol.target}_accuracy") for p in VOTE_INPUTS}) > 1:
+        notes.append(f"{label}: vote needs {', '.join(VOTE_INPUTS)} scored against the same accuracies")
     elif want_vote:
+        target, _, idx_sets = on(VOTE_INPUTS[0])
         row = _row_head(space, dataset, "vote", protocol)
         row.update(_summary(*_vote_samples(block, target, idx_sets, metrics, protocol, label, notes), len(idx_sets)))
         rows.append(row)

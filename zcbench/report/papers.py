@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..aggregates import VOTE_INPUTS
 from ..errors import UsageError
-from ..store.columns import proxy_columns
+from ..store.columns import proxy_columns, target_column
 from .correlation import correlation_table
 from .presets import find_preset, preset_name, read_yaml
 from .protocol import Protocol, load_protocol
@@ -123,7 +123,9 @@ def _cell(
     lacking = [p for p in (VOTE_INPUTS if proxy == "vote" else (proxy,)) if not _has_values(sub, p)]
     if not len(sub):
         row["status"] = f"missing: no results for {tab.space}/{dataset}"
-    elif not _has_values(sub, f"{proto.target}_accuracy"):
+    elif not _has_values(
+        sub, target_column(sub, VOTE_INPUTS[0] if proxy == "vote" else proxy, f"{proto.target}_accuracy")
+    ):
         row["status"] = f"missing: no {proto.target} accuracies (benchmark dump not loaded)"
     elif lacking:
         row["status"] = f"missing: no {', '.join(lacking)} scores"

@@ -25,6 +25,7 @@ from scipy import stats as _st
 from .. import report as rep
 from ..errors import UsageError
 from ..outputs import check_writable, check_writable_dir, write_all
+from ..store.columns import target_column
 from . import stats
 
 Sink = dict[Path, bytes]  # rendered figures waiting to be written until all of them are drawn
@@ -137,16 +138,21 @@ def scatter(
     tcol = f"{target}_accuracy"
     names = rep.select_columns(rep.proxy_columns(frame), proxies)
     for space, dataset, block in _groups(frame):
-        if tcol not in block or not np.isfinite(block[tcol].to_numpy(dtype=float)).any():
-            continue
-        cols = [p for p in names if np.isfinite(block[p].to_numpy(dtype=float)).any()]
+        targets = {p: target_column(block, p, tcol) for p in names}  # each proxy against its own run's accuracies
+        cols = [
+            p
+            for p in names
+            if np.isfinite(block[p].to_numpy(dtype=float)).any()
+            and targets[p] in block
+            and np.isfinite(block[targets[p]].to_numpy(dtype=float)).any()
+        ]
         if not cols:
             continue
         ncol = min(4, len(cols))
         nrow = math.ceil(len(cols) / ncol)
         fig, axs = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 3.0 * nrow), squeeze=False)
         for ax, proxy in zip(axs.flat, cols):
-            s, t = stats.clean_pair(block[proxy].to_numpy(dtype=float), block[tcol].to_numpy(dtype=float))
+            s, t = stats.clean_pair(block[proxy].to_numpy(dtype=float), block[targets[proxy]].to_numpy(dtype=float))
             top = stats.top_mask(t, top_pct) if t.size else np.zeros(0, bool)
             x, y = (_st.rankdata(t), _st.rankdata(s)) if axes == "rank" else (t, s)
             ax.scatter(x[~top], y[~top], s=4, c=REST_COLOR, alpha=0.5, linewidths=0, label="others")

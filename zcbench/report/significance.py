@@ -435,7 +435,7 @@ def tie_table(
     """
     import pandas as pd
 
-    from ..store.columns import proxy_columns
+    from ..store.columns import proxy_columns, target_column
 
     boot = Bootstrap.of(boot, **settings)
     for col in ("space", "dataset", target_col):
@@ -447,36 +447,51 @@ def tie_table(
     if unknown:
         raise UsageError(f"unknown proxy {', '.join(unknown)} (have: {', '.join(have) or 'none'})")
     rows = []
+    split = False
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
-        present = {p: block[p].to_numpy(dtype=np.float64) for p in wanted if np.isfinite(block[p]).any()}
-        if not present:
-            continue
-        res = tied_with_best(present, block[target_col].to_numpy(dtype=np.float64), boot)
-        for r in sorted(res.rows, key=lambda r: (r.proxy != res.best, -r.rho if np.isfinite(r.rho) else math.inf)):
-            rows.append(
-                {
-                    "space": space,
-                    "dataset": dataset,
-                    "proxy": r.proxy,
-                    "metric": boot.metric,
-                    "sign": boot.sign,
-                    "n": r.n,
-                    "rho": r.rho,
-                    "best": res.best or "",
-                    "diff_to_best": r.diff_to_best,
-                    "lo": r.lo,
-                    "hi": r.hi,
-                    "p_value": r.p_value,
-                    "tied_with_best": r.tied,
-                }
-            )
+        # proxies scored against different accuracies (another dump, schedule or file) are ranked apart
+        groups: dict[str, dict[str, np.ndarray]] = {}
+        for p in wanted:
+            if np.isfinite(block[p]).any():
+                tcol = target_column(block, p, target_col)
+                groups.setdefault(tcol, {})[p] = block[p].to_numpy(dtype=np.float64)
+        split |= len(groups) > 1
+        for tcol, present in groups.items():
+            target = block[tcol].to_numpy(dtype=np.float64) if tcol in block else np.full(len(block), np.nan)
+            rows += _tie_rows(space, dataset, tied_with_best(present, target, boot), boot)
     columns = ["space", "dataset", "proxy", "metric", "sign", "n", "rho", "best", "diff_to_best", "lo", "hi"]
     out = pd.DataFrame(rows, columns=columns + ["p_value", "tied_with_best"])
     out.attrs["caption"] = boot.caption(target_col) + (
         " diff_to_best = best − proxy on the architectures both have; tied_with_best: its interval contains 0"
         " (no multiple-comparison correction)."
     )
+    if split:
+        out.attrs["caption"] += " Proxies scored against other accuracies than the table's are ranked among themselves."
     return out
+
+
+def _tie_rows(space: str, dataset: str, res: TieResult, boot: Bootstrap) -> list[dict[str, Any]]:
+    """The rows of one task's :class:`TieResult`: the best first, then by ``rho``."""
+    rows = []
+    for r in sorted(res.rows, key=lambda r: (r.proxy != res.best, -r.rho if np.isfinite(r.rho) else math.inf)):
+        rows.append(
+            {
+                "space": space,
+                "dataset": dataset,
+                "proxy": r.proxy,
+                "metric": boot.metric,
+                "sign": boot.sign,
+                "n": r.n,
+                "rho": r.rho,
+                "best": res.best or "",
+                "diff_to_best": r.diff_to_best,
+                "lo": r.lo,
+                "hi": r.hi,
+                "p_value": r.p_value,
+                "tied_with_best": r.tied,
+            }
+        )
+    return rows
 
 
 COMPARE_COLUMNS = (
@@ -502,6 +517,8 @@ def compare_table(
     that holds both and the target: one row each, with the verdict and the conventions as columns."""
     import pandas as pd
 
+    from ..store.columns import target_column
+
     boot = Bootstrap.of(boot, **settings)
 
     def holds(block, col: str) -> bool:
@@ -509,9 +526,15 @@ def compare_table(
 
     rows = []
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
-        if not (holds(block, a) and holds(block, b) and holds(block, target_col)):
+        ta, tb = target_column(block, a, target_col), target_column(block, b, target_col)
+        if not (holds(block, a) and holds(block, b) and holds(block, ta) and holds(block, tb)):
             continue
-        c = paired_bootstrap(block[a], block[b], block[target_col], boot, names=(a, b))
+        if ta != tb:
+            raise UsageError(
+                f"{space}/{dataset}: {a} and {b} were scored against different accuracies (another dump, schedule "
+                "or file); a paired comparison needs both against the same ones"
+            )
+        c = paired_bootstrap(block[a], block[b], block[ta], boot, names=(a, b))
         row = {"space": space, "dataset": dataset, "n": c.n, "proxy_a": c.name_a, "proxy_b": c.name_b}
         row |= {k: getattr(c, k) for k in ("rho_a", "rho_b", "diff", "lo", "hi", "p_value")}
         row |= {"better": c.better, "verdict": c.verdict, "metric": boot.metric, "sign": boot.sign}

@@ -11,13 +11,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import UsageError
-
-META = ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy")
+from ..store.columns import ACCURACY_COLUMNS, META_COLUMNS, is_accuracy_column, own_column
 
 
 def origins(frame: pd.DataFrame) -> list[str]:
     """The imported sources a frame holds columns of."""
-    return sorted({str(c).rsplit("@", 1)[1] for c in frame.columns if "@" in str(c)})
+    return sorted({str(c).rsplit("@", 1)[1] for c in frame.columns if "@" in str(c) and not is_accuracy_column(c)})
 
 
 def source_frame(frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
@@ -25,11 +24,14 @@ def source_frame(frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
     if source in (None, "", "zcbench"):
         return frame
     suffix = f"@{source}"
-    cols = [c for c in frame.columns if str(c).endswith(suffix)]
+    cols = [c for c in frame.columns if str(c).endswith(suffix) and not is_accuracy_column(c)]
     if not cols:
         have = ", ".join(origins(frame)) or "none"
         raise UsageError(f"no imported {source} scores in these results (imported sources: {have})")
-    keep = [c for c in frame.columns if c in META]
-    out = frame[keep + cols].rename(columns={c: c[: -len(suffix)] for c in cols})
+    keep = [c for c in frame.columns if c in META_COLUMNS]
+    own = [own_column(a, c) for c in cols for a in ACCURACY_COLUMNS if own_column(a, c) in frame.columns]
+    bare = {c: c[: -len(suffix)] for c in cols}
+    bare |= {own_column(a, c): own_column(a, bare[c]) for c in cols for a in ACCURACY_COLUMNS}  # their own accuracies
+    out = frame[keep + cols + own].rename(columns=bare)
     # only the architectures the source scored take part
     return out[out[[c[: -len(suffix)] for c in cols]].notna().any(axis=1)].reset_index(drop=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ArchError, UsageError
 from ..spaces.base import Space
+from ..store.columns import proxy_columns, target_column
 
 
 @dataclass
@@ -172,24 +173,28 @@ def problem_from_frame(frame, space: Space, dataset: str, proxies: Sequence[str]
         )
     if not proxies:
         raise UsageError("search needs at least one --proxy")
+    have = proxy_columns(block)
     for p in proxies:
-        if p not in block.columns or p in ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy"):
-            have = [
-                c
-                for c in block.columns
-                if c not in ("space", "dataset", "index", "arch", "val_accuracy", "test_accuracy")
-            ]
+        if p not in have:
             raise UsageError(f"proxy {p!r} has no scores in the results file (has: {', '.join(have) or 'none'})")
         if not block[p].notna().any():
             raise UsageError(f"proxy {p!r} has no scores for {space.name}/{dataset}")
-    block = block[np.isfinite(block["val_accuracy"].to_numpy(dtype=float))]
+    # the accuracies the proxies were scored against (their runs' own, where another truth than the table's)
+    truths = {p: (target_column(block, p, "val_accuracy"), target_column(block, p, "test_accuracy")) for p in proxies}
+    if len(set(truths.values())) > 1:
+        raise UsageError(
+            f"{space.name}/{dataset}: {', '.join(proxies)} were scored against different accuracies (another dump, "
+            "schedule or file); search with proxies that share them"
+        )
+    vcol, tcol = truths[proxies[0]]
+    block = block[np.isfinite(block[vcol].to_numpy(dtype=float))]
     if not len(block):
         raise UsageError(f"no architecture of {space.name}/{dataset} has a validation accuracy in the results file")
     return SearchProblem(
         space=space,
         archs=block["arch"].astype(str).tolist(),
-        val=block["val_accuracy"].to_numpy(dtype=float),
-        test=block["test_accuracy"].to_numpy(dtype=float),
+        val=block[vcol].to_numpy(dtype=float),
+        test=block[tcol].to_numpy(dtype=float) if tcol in block else np.full(len(block), np.nan),
         scores=block[list(proxies)].to_numpy(dtype=float),
         proxies=list(proxies),
         dataset=dataset,

@@ -24,7 +24,7 @@ from .rows import (
     read_journal,
     runs_with_journal,
 )
-from .schema import RunKey
+from .schema import NO_TRUTH, RunKey
 
 META = ("space", "dataset", "index", "arch")
 ACCURACIES = ("val_accuracy", "test_accuracy")
@@ -80,16 +80,14 @@ def _pick_runs(path, seed: int | None, batch_size: int | None) -> dict[tuple[str
 
 def load_frame(path: str | Path, seed: int | None = None, batch_size: int | None = None):
     """One row per (space, dataset, arch): ``space, dataset, index, arch, <proxy>..., val_accuracy,
-    test_accuracy``. Where a proxy has several runs (settings), ``seed``/``batch_size`` select;
-    otherwise the most recently updated run wins. Imported scores are columns ``<proxy>@<origin>``; an
-    architecture's accuracies are taken from zcbench's own runs first, then from imported ones."""
+    test_accuracy`` (and ``val_accuracy:<proxy>``/``test_accuracy:<proxy>`` for a run whose accuracies come from
+    another truth than the table's: see :mod:`zcbench.store.columns`). Where a proxy has several runs
+    (settings), ``seed``/``batch_size`` select; otherwise the most recently updated run wins. Imported scores
+    are columns ``<proxy>@<origin>``."""
     import pandas as pd
 
     per_table: dict[tuple[str, str], list] = {}
-    # zcbench's own runs first, so an architecture's accuracies come from the dump zcbench read where there is
-    # one, and from an imported file only for architectures nothing else holds
-    picked = sorted(_pick_runs(path, seed, batch_size).items(), key=lambda kv: bool(kv[1][0].get("source")))
-    for (space, dataset, proxy), (_, cols) in picked:
+    for (space, dataset, proxy), (attrs, cols) in _pick_runs(path, seed, batch_size).items():
         df = pd.DataFrame(
             {
                 "index": cols["index"].astype(np.int64),
@@ -99,27 +97,58 @@ def load_frame(path: str | Path, seed: int | None = None, batch_size: int | None
                 "test_accuracy": cols["test_accuracy"].astype(float),
             }
         )
-        per_table.setdefault((space, dataset), []).append((proxy, df))
+        per_table.setdefault((space, dataset), []).append((proxy, attrs, df))
     if not per_table:
         return pd.DataFrame(columns=[*META, *ACCURACIES])
-    frames = []
-    for (space, dataset), parts in per_table.items():
-        scores = pd.concat([df.set_index("arch")[[p]] for p, df in parts], axis=1, sort=False)
-        allrows = pd.concat([df[["arch", "index", *ACCURACIES]] for _, df in parts], ignore_index=True)
-        # index: the official one where any run knows it; accuracies: the first finite value per arch
-        meta = allrows.groupby("arch", sort=False).agg(
-            index=("index", "max"),
-            val_accuracy=("val_accuracy", "first"),
-            test_accuracy=("test_accuracy", "first"),
-        )
-        block = meta.join(scores, how="left").reset_index()
-        block.insert(0, "dataset", dataset)
-        block.insert(0, "space", space)
-        frames.append(block)
+    frames = [_table(space, dataset, parts) for (space, dataset), parts in per_table.items()]
     out = pd.concat(frames, ignore_index=True)
-    proxies = sorted(c for c in out.columns if c not in (*META, *ACCURACIES))
-    out = out[[*META, *proxies, *ACCURACIES]]
+    own = sorted(c for c in out.columns if ":" in str(c) and str(c).split(":", 1)[0] in ACCURACIES)
+    proxies = sorted(c for c in out.columns if c not in (*META, *ACCURACIES, *own))
+    out = out[[*META, *proxies, *ACCURACIES, *own]]
     return out.sort_values(["space", "dataset", "index", "arch"], kind="stable").reset_index(drop=True)
+
+
+def _truth(attrs: dict[str, Any]) -> str:
+    """A run's truth, '' when it has none of its own (scored without a dump, or an older file that did not
+    record it: such runs are read against the table's accuracies)."""
+    truth = str(attrs.get("truth", ""))
+    return "" if truth == NO_TRUTH else truth
+
+
+def main_truth(runs: list[dict[str, Any]]) -> str:
+    """The truth of a table's accuracy columns: the one most of zcbench's own runs share (ties: the most
+    recently updated), else the one most imported runs share; '' when no run has one."""
+    for own in (True, False):
+        tally: dict[str, list] = {}
+        for attrs in runs:
+            truth = _truth(attrs)
+            if truth and bool(attrs.get("source")) != own:
+                tally.setdefault(truth, []).append(str(attrs.get("updated", "")))
+        if tally:
+            return max(tally, key=lambda t: (len(tally[t]), max(tally[t])))
+    return ""
+
+
+def _table(space: str, dataset: str, parts: list):
+    """One (space, dataset) block of :func:`load_frame`: scores, the main accuracies (the first finite value per
+    architecture among the runs of the main truth or of none) and each other-truth run's own accuracies."""
+    import pandas as pd
+
+    main = main_truth([attrs for _, attrs, _ in parts])
+    shared = [(p, df) for p, attrs, df in parts if _truth(attrs) in ("", main)]
+    others = [(p, df) for p, attrs, df in parts if _truth(attrs) not in ("", main)]
+    scores = pd.concat([df.set_index("arch")[[p]] for p, _, df in parts], axis=1, sort=False)
+    allrows = pd.concat([df[["arch", "index"]] for _, _, df in parts], ignore_index=True)
+    meta = allrows.groupby("arch", sort=False).agg(index=("index", "max"))  # the official index where any run knows it
+    acc = pd.concat([df[["arch", *ACCURACIES]] for _, df in shared], ignore_index=True)
+    meta = meta.join(acc.groupby("arch", sort=False).agg(**{a: (a, "first") for a in ACCURACIES}))
+    for proxy, df in others:
+        mine = df.set_index("arch")[list(ACCURACIES)]
+        meta = meta.join(mine.rename(columns={a: f"{a}:{proxy}" for a in ACCURACIES}))
+    block = meta.join(scores, how="left").reset_index()
+    block.insert(0, "dataset", dataset)
+    block.insert(0, "space", space)
+    return block
 
 
 @dataclass
