@@ -151,6 +151,8 @@ def plan_run(
 
     ``retry_failed`` schedules again the architectures stored as failed (their rows are replaced);
     ``allow_mixed`` lets rows of other library versions or device kind join a run (``--ignore-versions``)."""
+    from ..proxies import PROXIES
+
     settings = settings.validated()
     selection = (selection or ArchSelection()).validated()
     space = get_space(settings.space)
@@ -182,7 +184,9 @@ def plan_run(
             if why is not None:
                 raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
             failed = {a for a, r in rows.rows.items() if r.failed}
-            done = set(rows.rows) - (failed if retry_failed else set())
+            spec = PROXIES.get(proxy)  # a failure from reading an option is no result of this key: score again
+            stale = {a for a in failed if spec.option_failure(rows.rows[a].error)}
+            done = set(rows.rows) - (failed if retry_failed else stale)
             retried |= failed & set(archs) if retry_failed else set()
         for a in archs:
             if a not in done:
