@@ -77,7 +77,7 @@ def test_score_export_correlate(dump, tmp_path):
         assert (r["val_accuracy"], r["test_accuracy"]) == pytest.approx(F.expected(r["index"], "cifar100"))
     # a second run is served from the cache
     assert (
-        "0 architectures"
+        "params: 5 cached in"
         in run(
             "score",
             "--space",

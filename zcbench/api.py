@@ -190,6 +190,8 @@ def score(
         base = RunSettings(space=space, dataset=dataset, **settings)
     names, specs = _proxy_names(list(proxies) or list(base.proxies), execution.workers, meta)
     run = replace(base, proxies=tuple(names), plugins=tuple(base.plugins) + tuple(specs))
+    if isinstance(archs, (str, int)):  # one architecture (a string, an index), not its characters
+        archs = [archs]
     selection = ArchSelection(archs=tuple(archs) if archs is not None else None, sample=sample, limit=limit)
     return run_scoring(run, selection, execution, out, retry_failed=retry_failed, allow_mixed=ignore_versions)
 
@@ -279,6 +281,8 @@ def compare(
     from .report import significance as sig
 
     sig.check_options(metric, sign, score_nan, resamples, confidence)
+    if a == b:  # as the CLI refuses it: a proxy against itself is no comparison
+        raise UsageError(f"A and B are the same proxy ({a}); compare two different proxies")
     frame = _frame(results)
     for p in (a, b):
         if p not in frame.columns:

@@ -260,6 +260,8 @@ class ArchSelection:
     archs_from: str | None = None
 
     def validated(self) -> ArchSelection:
+        if isinstance(self.archs, (str, int)):  # one architecture, not a sequence of characters
+            return replace(self, archs=(self.archs,)).validated()
         if sum(x is not None for x in (self.archs, self.archs_file, self.archs_from)) > 1:
             raise UsageError("give architectures one way: a list, --archs FILE or --archs-from RESULTS")
         if self.sample is not None:

@@ -81,7 +81,10 @@ def _target_and_pool(block: pd.DataFrame, protocol: Protocol, label: str, notes:
         target = np.full(len(block), np.nan)
     pool = np.flatnonzero(np.isfinite(target))
     if pool.size == 0:
-        notes.append(f"{label}: no {protocol.target} accuracies (dump not loaded?)")
+        notes.append(f"{label}: no {protocol.target} accuracies (scored without --dump, or the dump has none for them)")
+    elif pool.size < target.size:
+        notes.append(f"{label}: {target.size - pool.size} of {target.size} architectures have no {protocol.target} "
+                     "accuracy (left out)")  # fmt: skip
     return target, pool
 
 

@@ -124,7 +124,7 @@ def _cell(
     if not len(sub):
         row["status"] = f"missing: no results for {tab.space}/{dataset}"
     elif not _has_values(sub, f"{proto.target}_accuracy"):
-        row["status"] = f"missing: no {proto.target} accuracies (benchmark dump not loaded)"
+        row["status"] = f"missing: no {proto.target} accuracies (scored without --dump, or the dump has none for them)"
     elif lacking:
         row["status"] = f"missing: no {', '.join(lacking)} scores"
     else:
