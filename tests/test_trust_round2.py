@@ -367,8 +367,8 @@ def test_sample_is_nested_for_every_size():
 
 
 def test_compare_refuses_a_proxy_against_itself(tmp_path):
-    df = pd.DataFrame({"space": "nb201", "dataset": "cifar10", "index": range(5), "arch": list("abcde"),
-                       "synflow": [1.0, 2, 3, 4, 5], "val_accuracy": [1.0, 3, 2, 5, 4], "test_accuracy": np.nan})  # fmt: skip
+    cols = {"index": range(5), "arch": list("abcde"), "synflow": [1.0, 2, 3, 4, 5], "val_accuracy": [1.0, 3, 2, 5, 4]}
+    df = pd.DataFrame({"space": "nb201", "dataset": "cifar10", **cols, "test_accuracy": np.nan})
     with pytest.raises(UsageError, match="same proxy"):
         zc.compare(df, "synflow", "synflow")
 

@@ -151,6 +151,26 @@ def _truth_notes(archs: Sequence[str], truth: dict[str, tuple[float, float]], se
     return tuple(notes)
 
 
+def _stored(
+    out: str | Path | None, settings: RunSettings, proxy: str, info: RunInfo, retry_failed: bool, allow_mixed: bool
+) -> tuple[set[str], set[str]]:
+    """(architectures ``out`` holds for ``proxy``'s run that need no work, failed ones scheduled again). Raises
+    StoreError when the stored run is another computation (identity)."""
+    from ..proxies import PROXIES
+
+    key = settings.run_key(proxy)
+    attrs, rows = run_state(out, key) if out is not None else (None, None)
+    if attrs is None:
+        return set(), set()
+    why = identity_conflict(attrs, info, allow_mixed)
+    if why is not None:
+        raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
+    failed = {a for a, r in rows.rows.items() if r.failed}
+    spec = PROXIES.get(proxy)  # a failure from reading an option is no result of this key: always scored again
+    again = failed if retry_failed else {a for a in failed if spec.option_failure(rows.rows[a].error)}
+    return set(rows.rows) - again, failed if retry_failed else set()
+
+
 def plan_run(
     settings: RunSettings,
     selection: ArchSelection | None = None,
@@ -165,8 +185,6 @@ def plan_run(
 
     ``retry_failed`` schedules again the architectures stored as failed (their rows are replaced);
     ``allow_mixed`` lets rows of other library versions or device kind join a run (``--ignore-versions``)."""
-    from ..proxies import PROXIES
-
     settings = settings.validated()
     selection = (selection or ArchSelection()).validated()
     space = get_space(settings.space)
@@ -192,18 +210,8 @@ def plan_run(
     todo: dict[str, list[str]] = {a: [] for a in archs}
     retried: set[str] = set()
     for proxy, info in infos.items():
-        key = settings.run_key(proxy)
-        attrs, rows = run_state(out, key) if out is not None else (None, None)
-        done: set[str] = set()
-        if attrs is not None:
-            why = identity_conflict(attrs, info, allow_mixed)
-            if why is not None:
-                raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
-            failed = {a for a, r in rows.rows.items() if r.failed}
-            spec = PROXIES.get(proxy)  # a failure from reading an option is no result of this key: score again
-            stale = {a for a in failed if spec.option_failure(rows.rows[a].error)}
-            done = set(rows.rows) - (failed if retry_failed else stale)
-            retried |= failed & set(archs) if retry_failed else set()
+        done, failed = _stored(out, settings, proxy, info, retry_failed, allow_mixed)
+        retried |= failed & set(archs)
         for a in archs:
             if a not in done:
                 todo[a].append(proxy)
