@@ -59,13 +59,14 @@ GET_C100 = CIFAR-100 python version https://www.cs.toronto.edu/~kriz/cifar-100-p
 GET_IN16 = ImageNet16 (downsampled ImageNet 16x16; Google Drive links in the NAS-Bench-201 README and NASLib; zcbench download imagenet16) unpacked -> $(DATA)/ImageNet16/ (train_data_batch_1..10, val_data)
 GET_TASKONOMY = Taskonomy mini (NASLib naslib/data/taskonomydata_mini/download_tnb.sh; zcbench download taskonomy-mini) -> $(DATA)/taskonomydata_mini/
 
-# $(call need,PATH,WHAT): record a missing input; $(call needs_done) stops when any is missing.
-need = test -e $(1) || { echo "zcbench: missing $(1)"; echo "  download: $(2)"; echo x >> $(R)/.missing; }
-needs_done = test ! -s $(R)/.missing || { rm -f $(R)/.missing; echo "zcbench: download the files above (details in data/README.md), then re-run make $@"; echo "zcbench: all of them, verified: zcbench download --for $@ --to $(DATA)"; exit 1; }
+# `@m=; $(call need,PATH,WHAT) ... $(needs_done)`, one shell line: each missing input is listed, then the target
+# stops when any is missing, before its report folder is created (a failed check leaves nothing behind).
+need = { test -e $(1) || { echo "zcbench: missing $(1)"; echo "  download: $(2)"; m=1; }; };
+needs_done = test -z "$$m" || { echo "zcbench: download the files above (details in data/README.md), then re-run make $@"; echo "zcbench: all of them, verified: zcbench download --for $@ --to $(DATA)"; exit 1; }
 # $(call run,COMMAND): append the command to commands.sh, then run it.
 run = echo '$(strip $(1))' >> $(R)/commands.sh && $(1)
 ENV_CMD = $(PYTHON) -c "import platform, sys, torch, numpy, scipy, pandas, zcbench; print('python', sys.version.split()[0]); print('platform', platform.platform()); print('zcbench', zcbench.__version__); print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version()); print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'pandas', pandas.__version__); print('devices', [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ['cpu']); print('DEVICE=$(DEVICE) WORKERS=$(WORKERS)')"
-start = mkdir -p $(R)/figures && rm -f $(R)/.missing && echo '\# $@ ($(shell date -u +%Y-%m-%dT%H:%M:%SZ))' > $(R)/commands.sh
+start = mkdir -p $(R)/figures && echo '\# $@ ($(shell date -u +%Y-%m-%dT%H:%M:%SZ))' > $(R)/commands.sh
 finish_env = $(ENV_CMD) > $(R)/environment.txt && (git rev-parse HEAD 2>/dev/null | sed 's/^/git /' >> $(R)/environment.txt || true) && $(PIP) freeze > $(R)/pip-freeze.txt
 # $(call compare,PAPER,EXTRA): the paper comparison in every format (terminal copy in comparison.txt).
 compare = $(call run,zcbench correlate $(R)/results.h5 --paper $(1) $(2) --format table --out $(R)/comparison.txt) && cat $(R)/comparison.txt && \
@@ -88,12 +89,12 @@ reproduce-all: reproduce-abdelfattah-nb201 reproduce-abdelfattah-nb101 reproduce
 # all 15,625 architectures, |rho| vs 200-epoch test accuracy (SamsungLabs nasbench2_pred.py defaults).
 # $(call abdelfattah_nb201,SCORE-EXTRA,SPACE): the NB201 Table 1 reproduction on one network.
 define abdelfattah_nb201
+@m=; $(call need,$(NB201_DUMP),$(GET_NB201)) \
+$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10)) \
+$(call need,$(DATA)/cifar-100-python,$(GET_C100)) \
+$(call need,$(DATA)/ImageNet16,$(GET_IN16)) \
+$(needs_done)
 @$(start)
-@$(call need,$(NB201_DUMP),$(GET_NB201))
-@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
-@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
-@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
-@$(needs_done)
 $(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 $(1) --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 64 --seed 42 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
 $(call compare,abdelfattah2021,--space $(2))
 $(call tables,abdelfattah2021,--top-k 10)
@@ -117,9 +118,9 @@ reproduce-abdelfattah-nb201-samsung:
 # move proposal, 10 rounds x 300 trained models. The paper tabulates no numbers; compare with the figure.
 reproduce-abdelfattah-search: R = $(REPORTS)/reproduce-abdelfattah-search
 reproduce-abdelfattah-search:
+	@m=; $(call need,$(NB201_DUMP),$(GET_NB201)) \
+	$(needs_done)
 	@$(start)
-	@$(call need,$(NB201_DUMP),$(GET_NB201))
-	@$(needs_done)
 	$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset cifar100 --proxy synflow --batch-size 64 --seed 42 --device $(DEVICE) --workers $(WORKERS) --out $(R)/results.h5)
 	$(call run,zcbench search $(R)/results.h5 --config abdelfattah2021-nb201 --format markdown --curves $(R)/curves.csv --plot $(R)/figures/search_curves > $(R)/search.md) && cat $(R)/search.md
 	$(call run,zcbench search $(R)/results.h5 --config abdelfattah2021-nb201 --format csv > $(R)/search.csv)
@@ -129,10 +130,10 @@ reproduce-abdelfattah-search:
 # has no seed argument: seed 0 here). All 423,624 specs take long; NB101_ALL= --sample N to subsample.
 reproduce-abdelfattah-nb101: R = $(REPORTS)/reproduce-abdelfattah-nb101
 reproduce-abdelfattah-nb101:
+	@m=; $(call need,$(NB101_DUMP),$(GET_NB101)) \
+	$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10)) \
+	$(needs_done)
 	@$(start)
-	@$(call need,$(NB101_DUMP),$(GET_NB101))
-	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
-	@$(needs_done)
 	$(call run,zcbench score --space nb101 --dump $(NB101_DUMP) --dataset cifar10 $(call proxies,$(SAMSUNG_PROXIES)) --batch-size 256 --seed 0 --dataload random --dataload-info 1 $(NB101_ALL) --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
 	$(call compare,abdelfattah2021,--space nb101)
 	$(call tables,abdelfattah2021,--top-k 10)
@@ -143,16 +144,16 @@ reproduce-abdelfattah-nb101:
 # on NB101/NB201/NB301/TNB101; correlate samples 10 x 1000 architectures (seeds 9000-9009).
 reproduce-suite-zero: R = $(REPORTS)/reproduce-suite-zero
 reproduce-suite-zero:
+	@m=; $(call need,$(NB201_DUMP),$(GET_NB201)) \
+	$(call need,$(NB101_DUMP),$(GET_NB101)) \
+	$(call need,$(NB301_DUMP),$(GET_NB301)) \
+	$(call need,$(TNB101_DUMP),$(GET_TNB101)) \
+	$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10)) \
+	$(call need,$(DATA)/cifar-100-python,$(GET_C100)) \
+	$(call need,$(DATA)/ImageNet16,$(GET_IN16)) \
+	$(call need,$(DATA)/taskonomydata_mini,$(GET_TASKONOMY)) \
+	$(needs_done)
 	@$(start)
-	@$(call need,$(NB201_DUMP),$(GET_NB201))
-	@$(call need,$(NB101_DUMP),$(GET_NB101))
-	@$(call need,$(NB301_DUMP),$(GET_NB301))
-	@$(call need,$(TNB101_DUMP),$(GET_TNB101))
-	@$(call need,$(DATA)/cifar-10-batches-py,$(GET_C10))
-	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
-	@$(call need,$(DATA)/ImageNet16,$(GET_IN16))
-	@$(call need,$(DATA)/taskonomydata_mini,$(GET_TASKONOMY))
-	@$(needs_done)
 	$(foreach ds,$(NB201_DATASETS),$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset $(ds) $(call proxies,$(SUITE_PROXIES)) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5) &&) true
 	$(call run,zcbench score --space nb101 --dump $(NB101_DUMP) --dataset cifar10 $(call proxies,$(SUITE_PROXIES)) --sample $(NB101_SUITE_SAMPLE) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
 	$(call run,zcbench score --space nb301 --dump $(NB301_DUMP) --dataset cifar10 $(call proxies,$(SUITE_PROXIES)) --batch-size 32 --seed 9000 --dataload random --dataload-info 1 --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
@@ -168,10 +169,10 @@ reproduce-suite-zero:
 SWAP_OPTIONS ?=
 reproduce-swap: R = $(REPORTS)/reproduce-swap
 reproduce-swap:
+	@m=; $(call need,$(NB201_DUMP),$(GET_NB201)) \
+	$(call need,$(DATA)/cifar-100-python,$(GET_C100)) \
+	$(needs_done)
 	@$(start)
-	@$(call need,$(NB201_DUMP),$(GET_NB201))
-	@$(call need,$(DATA)/cifar-100-python,$(GET_C100))
-	@$(needs_done)
 	$(call run,zcbench score --space nb201 --dump $(NB201_DUMP) --dataset cifar100 $(call proxies,$(SWAP_PROXIES)) --batch-size 16 --seed 0 --dataload random --dataload-info 1 --option swap_repeats=32 $(SWAP_OPTIONS) --device $(DEVICE) --workers $(WORKERS) --data-dir $(DATA) --out $(R)/results.h5)
 	$(call compare,swap2024,)
 	$(call tables,swap2024,)

@@ -24,7 +24,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _private_dump_cache(tmp_path_factory, monkeypatch):
-    """Dump caches that cannot sit next to a (read-only) dump go to a test-private folder."""
+    """Dump caches go to a test-private cache folder (never the user's)."""
     monkeypatch.setenv("ZCBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "zcbench-cache"))
 
 

@@ -57,7 +57,7 @@ def test_score_export_correlate(dump, tmp_path):
         out,
         "--quiet",
     )
-    assert "scored 5 architectures" in res.output
+    assert "params: 5 scored; synflow: 5 scored" in res.output
     csv = run("export", out).output
     df = pd.read_csv(__import__("io").StringIO(csv))
     assert list(df.columns) == [
@@ -77,7 +77,7 @@ def test_score_export_correlate(dump, tmp_path):
         assert (r["val_accuracy"], r["test_accuracy"]) == pytest.approx(F.expected(r["index"], "cifar100"))
     # a second run is served from the cache
     assert (
-        "0 architectures"
+        "params: 5 cached in"
         in run(
             "score",
             "--space",
@@ -321,7 +321,7 @@ def test_archs_from_a_results_file(tmp_path):
     base = ["score", "--space", "nb201", "--proxy", "params", "--quiet"]
     assert CliRunner().invoke(main, [*base, "--archs", str(tmp_path / "a.txt"), "--out", str(src)]).exit_code == 0
     res = CliRunner().invoke(main, [*base, "--archs-from", str(src), "--out", str(out)])
-    assert res.exit_code == 0 and "scored 3 architectures" in res.stdout, res.output
+    assert res.exit_code == 0 and "params: 3 scored" in res.stdout, res.output
     res = CliRunner().invoke(main, [*base, "--dataset", "cifar100", "--archs-from", str(src), "--out", str(out)])
     assert res.exit_code == 2 and res.stderr.strip() == (
         f"zcbench: error: {src} holds no architectures of nb201/cifar100 (it has: nb201/cifar10)"
@@ -348,6 +348,6 @@ def test_the_default_schedule_spelled_out_is_the_same_truth(dump, tmp_path):
     --epochs 12 is another (refused)."""
     out = tmp_path / "r.h5"
     base = ["score", "--space", "nb201", "--dump", dump, "--proxy", "params", "--out", out, "--quiet"]
-    assert "scored 5 architectures" in run(*base, "--epochs", "200").stdout
-    assert "5 already cached" in run(*base).stdout
+    assert "params: 5 scored" in run(*base, "--epochs", "200").stdout
+    assert "params: 5 cached" in run(*base).stdout
     assert "12 epochs" in one_line_error(run(*base, "--epochs", "12", ok=False))

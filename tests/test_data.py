@@ -70,12 +70,23 @@ def test_batch_normalisation_matches_nb201(real_cifar10):
     assert not torch.equal(x, x3)
 
 
-def test_grasp_dataload_takes_n_per_class(real_cifar10):
-    root, _, labels = real_cifar10
+def test_grasp_dataload_takes_n_per_class(real_cifar10, tmp_path):
+    root, imgs, labels = real_cifar10
     sp = get_space("nb201")
-    x, y = sp.make_batch("cifar10", 64, seed=0, data_dir=root, dataload="grasp", dataload_info=2)
-    present = np.bincount(labels, minlength=10) > 0  # classes 2 and 4 are not among the first 20 images
-    assert np.bincount(y.numpy(), minlength=10).tolist() == [2 if p else 0 for p in present]
+    # classes 2 and 4 are not among the first 20 images: a batch without them would be stored as grasp2
+    with pytest.raises(DataError, match=r"--dataload-info 2: 2 of the 10 cifar10 classes .* \(class 2: 0\)"):
+        sp.make_batch("cifar10", 64, seed=0, data_dir=root, dataload="grasp", dataload_info=2)
+    every = np.arange(20) % 10  # the same pixels with every class present twice
+    _write_cifar10(tmp_path / "all", imgs, every)
+    x, y = sp.make_batch("cifar10", 64, seed=0, data_dir=tmp_path / "all", dataload="grasp", dataload_info=2)
+    assert x.shape == (20, 3, 32, 32) and np.bincount(y.numpy(), minlength=10).tolist() == [2] * 10
+
+
+def test_a_batch_larger_than_the_images_is_refused(real_cifar10):
+    root, _, _ = real_cifar10
+    with pytest.raises(DataError, match=r"--batch-size 101: .* holds only 100 cifar10 training images"):
+        get_space("nb201").make_batch("cifar10", 101, seed=0, data_dir=root)
+    assert get_space("nb201").make_batch("cifar10", 100, seed=0, data_dir=root)[0].shape[0] == 100
 
 
 def test_imagenet16_keeps_120_classes_and_shifts_labels(tmp_path):

@@ -49,7 +49,7 @@ def test_missing_data_stops_with_download_instructions(target, tmp_path):
     # one command fetches everything the target needs (tests/test_download.py checks the list itself)
     assert f"zcbench download --for {target} --to {tmp_path}/data" in out
     assert "zcbench download nb201-v1_0" in out  # and each missing file names its catalog entry
-    assert not (tmp_path / "reports" / target / "results.h5").exists()
+    assert not (tmp_path / "reports").exists(), "a failed check leaves no (empty) report folder"
 
 
 def test_search_target_scores_then_searches(tmp_path):
@@ -71,6 +71,7 @@ def test_search_target_scores_then_searches(tmp_path):
     assert "cifar-100-python" not in p.stdout
     p = subprocess.run(["make", "-s", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)
     assert p.returncode != 0 and "NAS-Bench-201" in p.stdout + p.stderr
+    assert not (tmp_path / "reports").exists()
 
 
 def test_install_keeps_an_installed_torch_and_picks_the_cpu_build_otherwise(tmp_path):

@@ -243,8 +243,8 @@ def parses(monkeypatch) -> dict[str, int]:
 
 def test_cache_is_reused_and_invalidated(tfrecord, tmp_path, parses):
     first = get_space("nb101").load_dump(tfrecord, "cifar10")
-    cache = tfrecord.with_name(tfrecord.name + CACHE_SUFFIX)
-    assert cache.is_file() and parses["tfrecord"] == 1
+    (cache,) = (tmp_path / "cache-root").glob(f"{tfrecord.name}-*{CACHE_SUFFIX}")  # in $ZCBENCH_CACHE, not beside
+    assert cache.is_file() and parses["tfrecord"] == 1 and not tfrecord.with_name(tfrecord.name + CACHE_SUFFIX).exists()
     second = get_space("nb101").load_dump(tfrecord, "cifar10")
     assert parses["tfrecord"] == 1  # served from the HDF5 table
     assert second.records == first.records
@@ -254,13 +254,14 @@ def test_cache_is_reused_and_invalidated(tfrecord, tmp_path, parses):
     assert parses == {"tfrecord": 2, "pickle": 0}
 
 
-def test_cache_falls_back_to_zcbench_cache(tfrecord, tmp_path, parses):
-    tfrecord.with_name(tfrecord.name + CACHE_SUFFIX).mkdir()  # next-to-dump path cannot be written
-    get_space("nb101").load_dump(tfrecord, "cifar10")
-    assert (tmp_path / "cache-root" / (tfrecord.name + CACHE_SUFFIX)).is_file()
-    get_space("nb101").load_dump(tfrecord, "cifar10")
-    assert parses["tfrecord"] == 1
-    assert not list(tmp_path.glob(".*.tmp"))
+def test_an_unwritable_cache_folder_only_costs_time(tfrecord, tmp_path, parses, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the cache folder cannot be created: the dump is read each time, nothing is left
+    monkeypatch.setenv("ZCBENCH_CACHE", str(blocked / "sub"))
+    first = get_space("nb101").load_dump(tfrecord, "cifar10")
+    assert get_space("nb101").load_dump(tfrecord, "cifar10").records == first.records
+    assert parses["tfrecord"] == 2
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob(f"*{CACHE_SUFFIX}"))
 
 
 # -- specs, pruning, hash -------------------------------------------------------------------------

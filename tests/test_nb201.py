@@ -88,12 +88,13 @@ def test_dump_accuracies_are_seed_means_of_the_official_sets(dumps, name, datase
 
 
 def test_second_load_comes_from_the_cache(dumps, monkeypatch):
-    """The compact cache next to the dump serves later loads without unpickling the dump again."""
+    """The compact cache in the cache folder serves later loads without unpickling the dump again."""
     import zcbench.spaces.nb201 as nb201
+    from zcbench.spaces.dumpcache import cache_path
 
     path = dumps / "NATS-tss-v1_0-3ffb9.pickle.pbz2"
     first = get_space("nb201").load_dump(path, "cifar100", 12).records
-    assert path.with_name(path.name + ".zcbench-cache.h5").is_file()
+    assert cache_path(path).is_file() and not path.with_name(path.name + ".zcbench-cache.h5").exists()
     monkeypatch.setattr(nb201, "NB201Dump", None)  # any attempt to read the dump itself would fail
     again = get_space("nb201").load_dump(path, "cifar100", 12).records
     assert [(r.index, r.arch, r.val_accuracy, r.test_accuracy, r.extra) for r in again] == [

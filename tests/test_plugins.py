@@ -71,7 +71,7 @@ def test_plugin_in_two_workers_equals_the_function_called_directly(tmp_path):
     out = tmp_path / "w.h5"
     res = cli("score", "--space", "nb201", "--dataset", "cifar100", "--archs", archs_txt, "--plugin", EXAMPLE,
               "--proxy", "preact", "--workers", 2, "--out", out, "--quiet")  # fmt: skip
-    assert res.exit_code == 0 and "scored 4 architectures x 1 proxies" in res.stdout, res.output
+    assert res.exit_code == 0 and "preact: 4 scored in" in res.stdout, res.output
     fn = PROXIES.get("preact").fn  # the example, as --plugin loaded it here
     scorer = ArchScorer(RunSettings("nb201", "cifar100", ("preact",)).validated())
     got = scores(out, "preact")
@@ -98,13 +98,13 @@ def test_editing_a_plugin_recomputes_and_status_shows_both_codes(tmp_path):
     plugin = write(tmp_path / "scaled.py", SCALED.format(version="", scale=1.0))
     out = tmp_path / "r.h5"
     args = ("score", "--space", "nb201", "--limit", 3, "--plugin", plugin, "--proxy", "scaled", "--out", out)
-    assert "scored 3 architectures" in cli(*args).stdout
+    assert "scaled: 3 scored" in cli(*args).stdout
     first = {a: s for a, (s, _) in scores(out, "scaled").items()}
-    assert "scored 0 architectures" in cli(*args).stdout  # unchanged file: cached
+    assert "scaled: 3 cached" in cli(*args).stdout  # unchanged file: cached
     code1 = hashlib.sha256(plugin.read_bytes()).hexdigest()[:12]
     write(plugin, SCALED.format(version="", scale=2.0))
     code2 = hashlib.sha256(plugin.read_bytes()).hexdigest()[:12]
-    assert "scored 3 architectures" in cli(*args).stdout  # edited: a new run
+    assert "scaled: 3 scored" in cli(*args).stdout  # edited: a new run
     assert {a: s for a, (s, _) in scores(out, "scaled", code2).items()} == {a: 2 * s for a, s in first.items()}
     assert {a: s for a, (s, _) in scores(out, "scaled", code1).items()} == first  # the old run, kept apart
     assert sorted(c.code for c in coverage(out)) == sorted([f"plugin {code1}", f"plugin {code2}"])
@@ -117,12 +117,12 @@ def test_declared_version_pins_the_fingerprint(tmp_path):
     plugin = write(tmp_path / "scaled.py", SCALED.format(version=', version="1"', scale=1.0))
     out = tmp_path / "r.h5"
     args = ("score", "--space", "nb201", "--limit", 2, "--plugin", plugin, "--proxy", "scaled", "--out", out)
-    assert "scored 2 architectures" in cli(*args).stdout
+    assert "scaled: 2 scored" in cli(*args).stdout
     first = scores(out, "scaled")
     write(plugin, SCALED.format(version=', version="1"', scale=3.0))  # edited, version kept: the author's call
-    assert "scored 0 architectures" in cli(*args).stdout and scores(out, "scaled") == first
+    assert "scaled: 2 cached" in cli(*args).stdout and scores(out, "scaled") == first
     write(plugin, SCALED.format(version=', version="2"', scale=3.0))
-    assert "scored 2 architectures" in cli(*args).stdout
+    assert "scaled: 2 scored" in cli(*args).stdout
     assert {c.code for c in coverage(out)} == {"plugin v1", "plugin v2"}
 
 
@@ -156,7 +156,7 @@ def test_env_plugins_listed_and_scored_on_ray(tmp_path, monkeypatch):
     out = tmp_path / "ray.h5"
     res = cli("score", "--space", "nb201", "--archs", archs_txt, "--proxy", "preact", "--proxy", "scaled",
               "--executor", "ray", "--workers", 2, "--out", out, "--quiet")  # fmt: skip
-    assert res.exit_code == 0 and "scored 3 architectures x 2 proxies" in res.stdout, res.output
+    assert res.exit_code == 0 and "preact: 3 scored; scaled: 3 scored in" in res.stdout, res.output
     scorer = ArchScorer(RunSettings("nb201", "cifar10", ("preact",)).validated())
     got = scores(out, "preact")
     for arch in archs:
@@ -252,7 +252,10 @@ def test_a_failing_plugin_proxy_is_nan_with_its_reason(tmp_path):
     out = tmp_path / "bad.h5"
     res = cli("score", "--space", "nb201", "--limit", 2, "--plugin", plugin, "--proxy", "raises,text,vector",
               "--out", out, "--quiet")  # fmt: skip
-    assert res.exit_code == 0 and "2 failed architectures" in res.stdout, res.output
+    assert (
+        res.exit_code == 0
+        and "raises: 2 scored, 2 failed; text: 2 scored, 2 failed; vector: 2 scored, 2 failed" in res.stdout
+    ), res.output
     for proxy, reason in [
         ("raises", "ValueError: no good"),
         ("text", "returned str, not a number"),
@@ -308,7 +311,7 @@ def test_plugin_column_in_correlate_plot_and_search(tmp_path):
     out = tmp_path / "d.h5"
     res = cli("score", "--space", "nb201", "--dump", dump, "--plugin", EXAMPLE, "--proxy", "preact", "--proxy",
               "params", "--out", out, "--quiet")  # fmt: skip
-    assert res.exit_code == 0 and "scored 8 architectures x 2 proxies" in res.stdout, res.output
+    assert res.exit_code == 0 and "preact: 8 scored; params: 8 scored in" in res.stdout, res.output
     plugins._forget(["preact"])  # as in a new process: reading results needs no plugin
     plugins._loaded.clear()
     frame = load_frame(out)

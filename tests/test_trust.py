@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from zcbench.cli import main
+from zcbench.settings import RunSettings
 
 IDX = [0, 7, 300]
 SPACE_SIZE = 15625
@@ -54,9 +55,11 @@ def refused(res, *needles: str) -> str:
 
 
 def cached(res) -> int:
-    m = re.search(r"\((\d+) already cached", res.stdout)
-    assert m, res.stdout
-    return int(m.group(1))
+    """Architectures served from the cache for every proxy: the least of the summary's per-proxy counts
+    (``params: 3 cached; snip: 3 scored`` -> 0)."""
+    parts = res.stdout.strip().splitlines()[-1].split(" in ")[0].split("; ")
+    assert parts and all(": " in p for p in parts), res.stdout
+    return min(int(m.group(1)) if (m := re.search(r"(\d+) cached", p)) else 0 for p in parts)
 
 
 def runs_in(path: Path) -> dict[str, list[str]]:
@@ -355,11 +358,14 @@ def test_proxy_all_works_out_of_the_box(tmp_path):
     out = tmp_path / "all.h5"
     args = ["score", "--space", "nb201", "--sample", "2", "--proxy", "all", "--synthetic", "--batch-size", "4"]
     res = ok(run(*args, "--out", out, "--quiet"))
-    assert "(0 already cached, 0 failed architectures)" in res.stdout
+    parts = res.stdout.strip().split(" in ")[0].split("; ")  # one entry per stored run, none failed
+    stored = RunSettings("nb201", proxies=("all",)).validated().stored_proxies()
+    assert [p.split(":")[0] for p in parts] == stored  # reg_swap left out, vote as its inputs
+    assert all(re.fullmatch(r"\w+: 2 scored", p) for p in parts), res.stdout
     note = [ln for ln in res.stderr.splitlines() if "reg_swap" in ln]
     assert len(note) == 1 and "reg_swap_mu" in note[0] and "reg_swap_sigma" in note[0]
     runs = runs_in(out)
-    assert int(re.search(r"x (\d+) proxies", res.stdout).group(1)) == len(runs)
+    assert len(parts) == len(runs)
     assert not any("/reg_swap/" in p for p in runs) and len(runs) >= 15
     assert cached(ok(run(*args, "--out", out, "--quiet"))) == 2
     assert_one_row_per_arch(out)

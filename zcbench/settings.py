@@ -89,6 +89,19 @@ class RunSettings:
 
         return any(PROXIES.get(p).images for p in self.stored_proxies())
 
+    def context_options(self) -> dict[str, Any]:
+        """``ctx.options`` of the run: the batch size, every option its proxies declare at its default, and
+        the options given (each proxy then sees only its own: ``ProxySpec.option_values``)."""
+        from .proxies import PROXIES
+        from .proxies.base import RUN_BATCH_SIZE
+
+        out: dict[str, Any] = {RUN_BATCH_SIZE: self.batch_size}
+        for p in self.stored_proxies():
+            for k, opt in PROXIES.get(p).options.items():
+                if k != RUN_BATCH_SIZE and not opt.required:
+                    out.setdefault(k, opt.default)
+        return out | dict(self.options)
+
     def make_batch(self, space):
         """The run's minibatch in ``space`` (a Space): what every worker builds, and what the planner hashes."""
         return space.make_batch(
@@ -197,8 +210,14 @@ def _typed_options(options: Mapping[str, Any], specs) -> dict[str, Any]:
     declared: dict[str, Any] = {}
     for spec in specs:
         for k, opt in spec.options.items():
-            if k != RUN_BATCH_SIZE:
-                declared.setdefault(k, opt)
+            if k == RUN_BATCH_SIZE:
+                continue
+            first = declared.setdefault(k, opt)
+            if k not in options and not (first.required or opt.required) and first.default != opt.default:
+                raise UsageError(  # one name, one value in a run: say which
+                    f"option {k!r} has default {first.default!r} for one selected proxy and {opt.default!r} "
+                    f"for {spec.name}: give --option {k}=VALUE"
+                )
     out = {}
     for k, v in options.items():
         if k not in declared:
@@ -241,6 +260,8 @@ class ArchSelection:
     archs_from: str | None = None
 
     def validated(self) -> ArchSelection:
+        if isinstance(self.archs, (str, int)):  # one architecture, not a sequence of characters
+            return replace(self, archs=(self.archs,)).validated()
         if sum(x is not None for x in (self.archs, self.archs_file, self.archs_from)) > 1:
             raise UsageError("give architectures one way: a list, --archs FILE or --archs-from RESULTS")
         if self.sample is not None:

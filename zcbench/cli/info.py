@@ -39,6 +39,11 @@ def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
         click.echo(f"{n:10s} {', '.join(s.needs()):28s} {s.paper}")
         if not s.builtin:
             click.echo(f"{'':10s} from {s.origin} (code {s.code or 'unversioned'})")
+        if s.inputs:
+            click.echo(
+                f"{'':10s} computed by correlate from {', '.join(s.inputs)} (scoring it stores those; "
+                "it has no per-architecture value)"
+            )
         for k, opt in s.options.items():
             if k == "batch_size":
                 continue

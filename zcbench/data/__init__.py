@@ -60,12 +60,17 @@ def image_batch(
     dataload_info: int = 1,
     augment: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A normalised real-image minibatch from the training split of ``dataset``."""
+    """A normalised real-image minibatch from the training split of ``dataset``: exactly what the run key says
+    (``batch_size`` images, or ``dataload_info`` of every class), else a one-line DataError naming what the
+    data has — a smaller batch would be stored under a key that claims the larger one."""
     images, labels = load_train_split(dataset, str(data_dir))
     rng = np.random.default_rng(seed)
     if dataload == "random":
-        idx = rng.choice(len(images), size=min(batch_size, len(images)), replace=False)
+        if batch_size > len(images):
+            raise DataError(f"--batch-size {batch_size}: {data_dir} holds only {len(images)} {dataset} training images")
+        idx = rng.choice(len(images), size=batch_size, replace=False)
     elif dataload == "grasp":
+        _check_per_class(dataset, data_dir, labels, spec.num_classes, dataload_info)
         perm = rng.permutation(len(images))
         idx = np.concatenate([perm[labels[perm] == c][:dataload_info] for c in range(spec.num_classes)])
     else:
@@ -77,6 +82,17 @@ def image_batch(
     mean = torch.tensor(spec.mean).view(1, -1, 1, 1)
     std = torch.tensor(spec.std).view(1, -1, 1, 1)
     return (x - mean) / std, torch.from_numpy(labels[idx])
+
+
+def _check_per_class(dataset: str, data_dir, labels: np.ndarray, classes: int, per_class: int) -> None:
+    counts = np.bincount(labels, minlength=classes)[:classes]
+    short = np.flatnonzero(counts < per_class)
+    if short.size:
+        c = int(short[np.argmin(counts[short])])
+        raise DataError(
+            f"--dataload grasp --dataload-info {per_class}: {short.size} of the {classes} {dataset} classes under "
+            f"{data_dir} have fewer than {per_class} training images (class {c}: {int(counts[c])})"
+        )
 
 
 def check_images(dataset: str, data_dir: str | Path | None) -> None:

@@ -274,6 +274,41 @@ def _jigsaw_sample(img, perms: np.ndarray, rng: random.Random) -> tuple[torch.Te
     return torch.stack(tiles), label
 
 
+def _jigsaw_permutations(base: Path) -> np.ndarray:
+    perms = _load_npy(_find_aux(base, "permutations_hamming_max_1000.npy"))
+    if perms.ndim != 2 or perms.shape[1] != 9:
+        raise DataError(f"permutations_hamming_max_1000.npy: shape {perms.shape}, expected (1000, 9)")
+    return perms
+
+
+def _segmentation_target(path: Path, size: int) -> torch.Tensor:
+    lab = _open_image(path, None).resize((size, size), _pil().NEAREST)
+    arr = np.asarray(lab, dtype=np.int64).copy()
+    if arr.ndim == 3:  # an RGB-saved label map: all channels hold the class index
+        arr = arr[..., 0].copy()
+    arr[arr == 0] = 1
+    arr -= 1
+    if arr.max() >= SEG_CLASSES:
+        raise DataError(f"{path}: label {arr.max() + 1} beyond the 17 classes")
+    return torch.from_numpy(arr)
+
+
+def _target(base: Path, task: str, file, x: torch.Tensor, size: int) -> torch.Tensor:
+    """The target of one sample for a task other than jigsaw (``file(domain, ext)`` names its files)."""
+    if TASK_INFO[task].kind == "soft_classification":
+        return _class_target(base, task, file(task, "npy"))
+    if task == "room_layout":
+        y = _load_npy(file("room_layout", "npy")).astype(np.float32).reshape(-1)
+        if y.size != 9:
+            raise DataError(f"{file('room_layout', 'npy')}: {y.size} values, expected 9")
+        return torch.from_numpy(y)
+    if task == "segmentsemantic":
+        return _segmentation_target(file(task, "png"), size)
+    if task == "normal":
+        return _to_tensor(_open_image(file("normal", "png"), "RGB").resize((size, size), _pil().BILINEAR))
+    return x.clone()  # autoencoder: reconstruct the normalised input
+
+
 def load_taskonomy_batch(
     root: str | Path, task: str, n: int, seed: int, split: str = "train", size: int = IMAGE_SIZE
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -286,11 +321,7 @@ def load_taskonomy_batch(
     rng = random.Random(int(seed))
     chosen = rng.sample(templates, n)
     Image = _pil()
-    perms = None
-    if task == "jigsaw":
-        perms = _load_npy(_find_aux(base, "permutations_hamming_max_1000.npy"))
-        if perms.ndim != 2 or perms.shape[1] != 9:
-            raise DataError(f"permutations_hamming_max_1000.npy: shape {perms.shape}, expected (1000, 9)")
+    perms = _jigsaw_permutations(base) if task == "jigsaw" else None
     xs, ys = [], []
     for t in chosen:
 
@@ -305,25 +336,5 @@ def load_taskonomy_batch(
             continue
         x = _normalise(_to_tensor(img.resize((size, size), Image.BILINEAR)), info)
         xs.append(x)
-        if info.kind == "soft_classification":
-            ys.append(_class_target(base, task, file(task, "npy")))
-        elif task == "room_layout":
-            y = _load_npy(file("room_layout", "npy")).astype(np.float32).reshape(-1)
-            if y.size != 9:
-                raise DataError(f"{file('room_layout', 'npy')}: {y.size} values, expected 9")
-            ys.append(torch.from_numpy(y))
-        elif task == "segmentsemantic":
-            lab = _open_image(file(task, "png"), None).resize((size, size), Image.NEAREST)
-            arr = np.asarray(lab, dtype=np.int64).copy()
-            if arr.ndim == 3:  # an RGB-saved label map: all channels hold the class index
-                arr = arr[..., 0].copy()
-            arr[arr == 0] = 1
-            arr -= 1
-            if arr.max() >= SEG_CLASSES:
-                raise DataError(f"{file(task, 'png')}: label {arr.max() + 1} beyond the 17 classes")
-            ys.append(torch.from_numpy(arr))
-        elif task == "normal":
-            ys.append(_to_tensor(_open_image(file("normal", "png"), "RGB").resize((size, size), Image.BILINEAR)))
-        else:  # autoencoder: reconstruct the normalised input
-            ys.append(x.clone())
+        ys.append(_target(base, task, file, x, size))
     return torch.stack(xs), torch.stack(ys)

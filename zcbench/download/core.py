@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError, DownloadError, UsageError
+from ..outputs import created_dirs
 from . import fetch as fetch_mod
 from .catalog import Catalog, Entry, Part, format_size, load_catalog, select
 from .lockfile import LockFile
@@ -305,4 +306,5 @@ def download(
     need = _space_needed(plan.fetch, root)
     if need:
         fetch_mod.require_space(root, need, ", ".join(dict.fromkeys(e.name for e, _ in plan.fetch)))
-    Downloader(root, catalog, echo, quiet).run(plan)
+    with created_dirs(root):  # a download that fails before anything is kept leaves no empty --to folder behind
+        Downloader(root, catalog, echo, quiet).run(plan)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from ..errors import ArchError, StoreError, UsageError
 from ..settings import ArchSelection, RunSettings
 from ..spaces import Benchmark, Space, get_space
+from ..spaces.base import nested_sample
 from ..store import RunInfo, run_state
 from ..store.schema import identity_conflict
 
@@ -106,7 +106,7 @@ def select_archs(space: Space, bench: Benchmark | None, selection: ArchSelection
     if selection.sample is not None:
         if selection.sample > len(archs):
             raise UsageError(f"--sample {selection.sample} is larger than the {len(archs):,} of {pool}")
-        archs = random.Random(seed).sample(archs, selection.sample)
+        archs = nested_sample(archs, selection.sample, seed)  # --sample 20 is part of --sample 150
     if selection.limit is not None:
         archs = archs[: selection.limit]
     return archs
@@ -135,6 +135,40 @@ def _identity(settings: RunSettings, space: Space, device: str) -> dict[str, Run
             versions=versions,
         )
     return infos
+
+
+def _truth_notes(archs: Sequence[str], truth: dict[str, tuple[float, float]], settings: RunSettings) -> tuple[str, ...]:
+    """What the user must know when chosen architectures get no accuracies from the dump that was read."""
+    name, notes = Path(str(settings.dump)).name, []
+    no_record = sum(a not in truth for a in archs)
+    if no_record:
+        notes.append(f"{no_record} of {len(archs)} architectures have no record in {name}: stored without accuracies")
+    empty = sum(a in truth and not any(map(math.isfinite, truth[a])) for a in archs)
+    if empty:
+        notes.append(
+            f"{empty} of {len(archs)} architectures have no {settings.dataset} accuracies in {name}: stored without"
+        )
+    return tuple(notes)
+
+
+def _stored(
+    out: str | Path | None, settings: RunSettings, proxy: str, info: RunInfo, retry_failed: bool, allow_mixed: bool
+) -> tuple[set[str], set[str]]:
+    """(architectures ``out`` holds for ``proxy``'s run that need no work, failed ones scheduled again). Raises
+    StoreError when the stored run is another computation (identity)."""
+    from ..proxies import PROXIES
+
+    key = settings.run_key(proxy)
+    attrs, rows = run_state(out, key) if out is not None else (None, None)
+    if attrs is None:
+        return set(), set()
+    why = identity_conflict(attrs, info, allow_mixed)
+    if why is not None:
+        raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
+    failed = {a for a, r in rows.rows.items() if r.failed}
+    spec = PROXIES.get(proxy)  # a failure from reading an option is no result of this key: always scored again
+    again = failed if retry_failed else {a for a in failed if spec.option_failure(rows.rows[a].error)}
+    return set(rows.rows) - again, failed if retry_failed else set()
 
 
 def plan_run(
@@ -170,20 +204,14 @@ def plan_run(
         if a not in indices:
             i = space.index_of(a)
             indices[a] = -1 if i is None else int(i)
+    if bench is not None:
+        settings = replace(settings, notes=settings.notes + _truth_notes(archs, truth, settings))
     infos = _identity(settings, space, device)
     todo: dict[str, list[str]] = {a: [] for a in archs}
     retried: set[str] = set()
     for proxy, info in infos.items():
-        key = settings.run_key(proxy)
-        attrs, rows = run_state(out, key) if out is not None else (None, None)
-        done: set[str] = set()
-        if attrs is not None:
-            why = identity_conflict(attrs, info, allow_mixed)
-            if why is not None:
-                raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
-            failed = {a for a, r in rows.rows.items() if r.failed}
-            done = set(rows.rows) - (failed if retry_failed else set())
-            retried |= failed & set(archs) if retry_failed else set()
+        done, failed = _stored(out, settings, proxy, info, retry_failed, allow_mixed)
+        retried |= failed & set(archs)
         for a in archs:
             if a not in done:
                 todo[a].append(proxy)

@@ -16,6 +16,7 @@ class RowWriter:
         self.batch: list = []
         self.done = 0  # architectures recorded
         self.failed = 0  # of which with at least one failed proxy
+        self.per_proxy: dict[str, tuple[int, int]] = {}  # stored proxy -> (rows recorded, of which failed)
 
     def add(self, arch: str, results: Results) -> None:
         val, test = accuracy(self.plan, arch)
@@ -28,6 +29,9 @@ class RowWriter:
         if not self.batch:
             return
         self.store.append_many(self.batch)
+        for key, _, r in self.batch:
+            n, bad = self.per_proxy.get(key.proxy, (0, 0))
+            self.per_proxy[key.proxy] = (n + 1, bad + bool(r.error))
         archs = {r.arch for _, _, r in self.batch}
         failed = {r.arch for _, _, r in self.batch if r.error}
         self.done += len(archs)

@@ -9,7 +9,7 @@ store is created only when the first row is kept; Ctrl-C or SIGTERM save what fi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Interrupted, UsageError
@@ -26,7 +26,7 @@ from .worker import WorkerCore, worker_threads
 
 @dataclass
 class RunSummary:
-    """What a score run did."""
+    """What a score run did, in total and per stored proxy."""
 
     scored: int  # architectures recorded in this run
     cached: int  # architectures with nothing left to do
@@ -38,16 +38,43 @@ class RunSummary:
     retried: int = 0
     notes: tuple[str, ...] = ()
     written: bool = True  # False when there was nothing to store and no results file exists
+    # stored proxy -> (architectures scored in this run, of which failed, architectures already stored)
+    per_proxy: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    def proxy_parts(self) -> list[str]:
+        """``params: 20 scored, 1 failed`` / ``synflow: 20 cached`` per proxy, in the run's order."""
+        parts = []
+        for proxy, (scored, failed, cached) in self.per_proxy.items():
+            what = [f"{scored} scored"] if scored or not cached else []
+            what += [f"{failed} failed"] if failed else []
+            what += [f"{cached} cached"] if cached else []
+            parts.append(f"{proxy}: {', '.join(what)}")
+        return parts
 
     def line(self) -> str:
-        shard = f" [shard {self.shard[0]}/{self.shard[1]}]" if self.shard else ""
-        retried = f", {self.retried} failed retried" if self.retried else ""
+        shard = f"[shard {self.shard[0]}/{self.shard[1]}] " if self.shard else ""
+        retried = f" ({self.retried} failed architectures retried)" if self.retried else ""
         dest = self.out if self.written else f"nothing to write, {self.out} not created"
-        return (
-            f"scored {self.scored} architectures x {self.proxies} proxies{shard} "
-            f"({self.cached} already cached{retried}, {self.failed} failed architectures) in {self.seconds:.1f}s "
-            f"-> {dest}"
-        )
+        return f"{shard}{'; '.join(self.proxy_parts())}{retried} in {self.seconds:.1f}s -> {dest}"
+
+
+def _per_proxy(plan, writer: RowWriter) -> dict[str, tuple[int, int, int]]:
+    out = {}
+    for proxy in plan.settings.stored_proxies():
+        todo = sum(proxy in p for p in plan.todo.values())
+        scored, failed = writer.per_proxy.get(proxy, (0, 0))
+        out[proxy] = (scored, failed, len(plan.archs) - todo)
+    return out
+
+
+def _interrupted(signal: str, saved: int, out: Path) -> Interrupted:
+    if not out.exists():
+        what = f"nothing saved, {out} not created"
+    elif not saved:
+        what = f"nothing new saved to {out}"
+    else:
+        what = f"{saved} architectures saved to {out}"
+    return Interrupted(f"interrupted ({signal}): {what}; run the same command again to resume")
 
 
 def run_scoring(
@@ -130,10 +157,8 @@ def run_scoring(
         plan.retried,
         settings.notes,
         out.exists(),
+        _per_proxy(plan, writer),
     )
     if stop.set:
-        raise Interrupted(
-            f"interrupted ({stop.signal}): {writer.done} architectures saved to {out}; "
-            "run the same command again to resume"
-        )
+        raise _interrupted(stop.signal, writer.done, out)
     return summary

@@ -62,7 +62,7 @@ class ArchScorer:
             task=self.spec.task,
             seed=arch_seed(self.settings.seed, arch),
             device=self.device,
-            options={"batch_size": self.settings.batch_size} | dict(self.settings.options),
+            options=self.settings.context_options(),
         )
 
     def score(self, arch: str, proxies: Sequence[str], share: bool = True) -> dict[str, tuple[float, float, str]]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -42,7 +41,7 @@ from ..safe_pickle import safe_load
 from ..spaces import Space, get_space
 from ..spaces import nb101 as _nb101
 from .agreement import transform_for
-from .base import ImportedRun, looks_like_pickle
+from .base import ABSENT, ImportedRun, looks_like_pickle, read_accuracies
 
 ORIGIN = "abdelfattah"
 # record kind -> zcbench store space. Samsung scored NB201 on its own NAS201Model (every candidate op
@@ -157,6 +156,141 @@ def read_all_graphs(path: str | Path) -> dict[str, str]:
     return out
 
 
+def _dataset(kind: str, sp: Space, files: list[Path], p: Path, dataset: str | None, resolver: Any) -> str:
+    """The dataset of the records: the NB201 file name's (or ``dataset``, which must agree); NB101's cifar10."""
+    if kind == "nb101":
+        if resolver is None:
+            raise DumpError(
+                f"{p}: NB101 results name each cell by its module hash only; resolving them needs the NB101 dump "
+                "(or Samsung's data/all_graphs.json)"
+            )
+        return sp.check_dataset(dataset or "cifar10")
+    from_name = _dataset_from_name(files)
+    if dataset and from_name and dataset != from_name:
+        raise DumpError(f"{p}: the file name says {from_name}, not {dataset}")
+    ds = dataset or from_name
+    if ds is None:
+        raise DumpError(f"{p}: cannot tell the dataset (not in the nb2_{{cf10,cf100,im120}}_... name); give it")
+    return sp.check_dataset(ds)
+
+
+def _accuracy(rec: Mapping, key: str) -> Any:
+    """A record's accuracy as a float where it is a real number; ABSENT or the raw value otherwise."""
+    value = rec.get(key, ABSENT)
+    number = None if value is ABSENT or value is None else _number(value)
+    return value if number is None else number
+
+
+class _Table:
+    """The records of one file (or folder) as rows: one per architecture, the first record of each kept."""
+
+    def __init__(self, kind: str, sp: Space, resolve: Callable[[str], str] | None) -> None:
+        self.kind, self.sp, self.resolve = kind, sp, resolve
+        self.archs: list[str] = []
+        self.val: list[Any] = []
+        self.test: list[Any] = []
+        self.cells: dict[str, dict[int, float | None]] = {}
+        self.seen: set[str] = set()
+        self.dropped = 0
+
+    def _identity(self, rec: Mapping, where: str) -> str:
+        if self.kind == "nb101":
+            return str(rec["hash"])
+        try:
+            return self.sp.parse(str(rec["arch"]))
+        except ArchError as err:
+            raise DumpError(f"{where}: {err}") from None
+
+    def _arch(self, ident: str, where: str) -> str:
+        if self.kind == "nb201":
+            return ident
+        try:
+            return self.resolve(ident)
+        except (KeyError, ArchError):
+            raise DumpError(f"{where}: NB101 hash {ident[:32]} is not known to the resolver given") from None
+
+    def take(self, f: Path, n: int, rec: Any) -> None:
+        where = f"{f}: record {n}"
+        if _kind(rec, where) != self.kind:
+            raise DumpError(f"{where}: mixes NB101 and NB201 records")
+        ident = self._identity(rec, where)
+        if ident in self.seen:
+            self.dropped += 1
+            return
+        self.seen.add(ident)
+        row = len(self.archs)
+        self.archs.append(self._arch(ident, where))
+        self.val.append(_accuracy(rec, "valacc"))
+        self.test.append(_accuracy(rec, "testacc"))
+        for name, value in rec["logmeasures"].items():
+            self.cells.setdefault(PROXY_NAMES.get(str(name), str(name)), {})[row] = _number(value)
+
+    def notes(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The accuracies (NaN where unusable) and the notes about the whole table."""
+        n, notes = len(self.archs), []
+        if self.dropped:
+            notes.append(
+                f"{self.dropped} of {n + self.dropped} records dropped: same architecture as an earlier record "
+                "(first kept)"
+            )
+        if self.kind == "nb101":
+            notes.append("no accuracies in these files (Samsung's nasbench1_accuracy.p [hash][0] is not documented)")
+        val, val_notes = read_accuracies(self.val, "valacc", usual=self.kind == "nb201")
+        test, test_notes = read_accuracies(self.test, "testacc", usual=self.kind == "nb201")
+        return val, test, notes + val_notes + test_notes
+
+
+def _column(cells: Mapping[int, float | None], n: int, proxy: str) -> tuple[np.ndarray, list[str]]:
+    """One proxy's scores (NaN where absent or not a number) and the notes about them."""
+    scores = np.full(n, np.nan)
+    non_numeric = 0
+    for row, value in cells.items():
+        if value is None:
+            non_numeric += 1
+        else:
+            scores[row] = value
+    notes = []
+    if proxy in PROXY_NAMES.values():
+        notes.append(f"published as {next(k for k, v in PROXY_NAMES.items() if v == proxy)}")
+    if len(cells) < n:
+        notes.append(f"absent for {n - len(cells)} of {n} architectures")
+    if non_numeric:
+        notes.append(f"{non_numeric} non-numeric scores read as NaN")
+    return scores, notes
+
+
+def _runs(table: _Table, ds: str, p: Path, files: list[Path]) -> list[ImportedRun]:
+    if len(table.archs) != len(set(table.archs)):  # two hashes resolved to one string: the resolver is inconsistent
+        raise DumpError(f"{p}: two NB101 hashes resolved to the same architecture; check the resolver")
+    n = len(table.archs)
+    val, test, table_notes = table.notes()
+    source, digest = p.name + ("/" if p.is_dir() else ""), _digest(files)
+    runs = []
+    for proxy in sorted(table.cells):
+        scores, notes = _column(table.cells[proxy], n, proxy)
+        runs.append(
+            ImportedRun(
+                space=STORE_SPACES[table.kind],
+                dataset=ds,
+                proxy=proxy,
+                origin=ORIGIN,
+                archs=list(table.archs),
+                scores=scores,
+                seconds=np.full(n, np.nan),
+                val_accuracy=val,
+                test_accuracy=test,
+                source=source,
+                sha256=digest,
+                transform=transform_for(ORIGIN, proxy),
+                notes=notes,
+                table_notes=table_notes,
+            )  # fmt: skip
+        )
+    if not runs:
+        raise DumpError(f"{p}: records hold no proxy scores ('logmeasures' is empty)")
+    return runs
+
+
 def read_abdelfattah(
     path: str | Path,
     space: str | None = None,
@@ -173,7 +307,8 @@ def read_abdelfattah(
     contradicts the file is refused. NB101 needs ``hash_to_arch`` (a mapping or a function from module
     hash to canonical NB101 string, e.g. the ``parse`` of an NB101 space with its dump loaded).
     Repeated architectures (a restarted run appends again; NB101 files overlap) are kept once, first
-    record first, and counted in ``notes``. Raises DumpError with one line."""
+    record first, and counted in ``notes``; accuracies that are absent, not numbers or outside 0-100 are
+    NaN with a note. Raises DumpError with one line."""
     p = Path(path)
     files = _files(p)
     records = _records(files)
@@ -185,106 +320,10 @@ def read_abdelfattah(
     if space is not None and space not in (kind, STORE_SPACES[kind]):
         raise DumpError(f"{p}: these are {kind} results, not {space}")
     sp = (spaces or {}).get(kind) or get_space(kind)
-    if kind == "nb201":
-        from_name = _dataset_from_name(files)
-        if dataset and from_name and dataset != from_name:
-            raise DumpError(f"{p}: the file name says {from_name}, not {dataset}")
-        ds = dataset or from_name
-        if ds is None:
-            raise DumpError(f"{p}: cannot tell the dataset (not in the nb2_{{cf10,cf100,im120}}_... name); give it")
-        sp.check_dataset(ds)
-    else:
-        ds = sp.check_dataset(dataset or "cifar10")
-        if hash_to_arch is None:
-            raise DumpError(
-                f"{p}: NB101 results name each cell by its module hash only; resolving them needs the NB101 dump "
-                "(or Samsung's data/all_graphs.json)"
-            )
+    ds = _dataset(kind, sp, files, p, dataset, hash_to_arch)
     resolve = hash_to_arch.__getitem__ if isinstance(hash_to_arch, Mapping) else hash_to_arch
-
-    archs: list[str] = []
-    val: list[float] = []
-    test: list[float] = []
-    cells: dict[str, dict[int, float | None]] = {}
-    seen: set[str] = set()
-    dropped = 0
-
-    def take(f: Path, n: int, rec: Any) -> None:
-        nonlocal dropped
-        where = f"{f}: record {n}"
-        if _kind(rec, where) != kind:
-            raise DumpError(f"{where}: mixes NB101 and NB201 records")
-        if kind == "nb201":
-            try:
-                arch = ident = sp.parse(str(rec["arch"]))
-            except ArchError as err:
-                raise DumpError(f"{where}: {err}") from None
-        else:
-            ident = str(rec["hash"])
-        if ident in seen:
-            dropped += 1
-            return
-        seen.add(ident)
-        if kind == "nb101":
-            try:
-                arch = resolve(ident)
-            except (KeyError, ArchError):
-                raise DumpError(f"{where}: NB101 hash {ident[:32]} is not known to the resolver given") from None
-        row = len(archs)
-        archs.append(arch)
-        v, t = _number(rec.get("valacc")), _number(rec.get("testacc"))
-        val.append(math.nan if v is None else v)
-        test.append(math.nan if t is None else t)
-        for name, value in rec["logmeasures"].items():
-            cells.setdefault(PROXY_NAMES.get(str(name), str(name)), {})[row] = _number(value)
-
-    take(f0, 0, first)
+    table = _Table(kind, sp, resolve)
+    table.take(f0, 0, first)
     for f, n, rec in records:
-        take(f, n, rec)
-
-    n = len(archs)
-    notes = []
-    if dropped:
-        notes.append(f"{dropped} of {n + dropped} records dropped: same architecture as an earlier record (first kept)")
-    if kind == "nb101":
-        notes.append("no accuracies in these files (Samsung's nasbench1_accuracy.p [hash][0] is not documented)")
-    if len(archs) != len(set(archs)):  # two hashes resolved to one string: the resolver is inconsistent
-        raise DumpError(f"{p}: two NB101 hashes resolved to the same architecture; check the resolver")
-    source = p.name + ("/" if p.is_dir() else "")
-    digest = _digest(files)
-    runs = []
-    for proxy in sorted(cells):
-        scores = np.full(n, np.nan)
-        non_numeric = 0
-        for row, value in cells[proxy].items():
-            if value is None:
-                non_numeric += 1
-            else:
-                scores[row] = value
-        run_notes = list(notes)
-        if proxy in PROXY_NAMES.values():
-            run_notes.append(f"published as {next(k for k, v in PROXY_NAMES.items() if v == proxy)}")
-        if len(cells[proxy]) < n:
-            run_notes.append(f"absent for {n - len(cells[proxy])} of {n} architectures")
-        if non_numeric:
-            run_notes.append(f"{non_numeric} non-numeric scores read as NaN")
-        runs.append(
-            ImportedRun(
-                space=STORE_SPACES[kind],
-                dataset=ds,
-                proxy=proxy,
-                origin=ORIGIN,
-                archs=list(archs),
-                scores=scores,
-                seconds=np.full(n, np.nan),
-                val_accuracy=np.asarray(val, dtype=np.float64),
-                test_accuracy=np.asarray(test, dtype=np.float64),
-                source=source,
-                sha256=digest,
-                transform=transform_for(ORIGIN, proxy),
-                notes=run_notes,
-            )
-        )
-    if not runs:
-        raise DumpError(f"{p}: records hold no proxy scores ('logmeasures' is empty)")
-    return runs
+        table.take(f, n, rec)
+    return _runs(table, ds, p, files)

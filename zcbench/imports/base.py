@@ -11,8 +11,11 @@ numbers.
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +45,13 @@ class ImportedRun:
     transform: str = ""  # how published values relate to zcbench's raw ones: "naslib_log" for NASLib's synflow
     # (NASLib logs it, see zcbench.report.stats.naslib_log), "" when the same quantity
     notes: list[str] = field(default_factory=list)  # e.g. archs dropped as duplicates after canonicalisation
+    # the notes that are about the whole file (its layout) or the whole (space, dataset) table (its accuracies,
+    # its keys): every run of it carries them in ``notes``, and the user reads each once
+    file_notes: list[str] = field(default_factory=list)
+    table_notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.notes = list(dict.fromkeys([*self.file_notes, *self.table_notes, *self.notes]))
         n = len(self.archs)
         for name in ("scores", "seconds", "val_accuracy", "test_accuracy"):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
@@ -57,6 +65,41 @@ class ImportedRun:
     def column(self) -> str:
         """The column name of this run in a results frame, e.g. ``synflow@naslib``."""
         return f"{self.proxy}@{self.origin}"
+
+
+class Absent:
+    """An accuracy field an architecture's record does not have (as opposed to a null or a bad value)."""
+
+
+ABSENT = Absent()
+
+
+def read_accuracies(values: Sequence[Any], name: str, usual: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Published accuracies in % as float64, NaN where a value is absent, not a number, not finite or outside
+    0-100 (no accuracy can be), with one note per kind of problem, as bad scores get. ``usual``: whether the
+    format normally has the field (then a field absent everywhere is noted too)."""
+    out = np.full(len(values), np.nan)
+    absent = non_numeric = non_finite = out_of_range = 0
+    for i, v in enumerate(values):
+        if v is ABSENT or v is None:  # no field, or a null
+            absent += 1
+        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            non_numeric += 1
+        elif not math.isfinite(float(v)):
+            non_finite += 1
+        elif not 0 <= float(v) <= 100:
+            out_of_range += 1
+        else:
+            out[i] = float(v)
+    n, notes = len(values), []
+    if absent and (absent < n or usual):
+        notes.append(f"{name} absent for {absent} of {n} architectures")
+    for count, what in ((non_numeric, "non-numeric"), (non_finite, "non-finite")):
+        if count:
+            notes.append(f"{count} {what} {name} read as NaN")
+    if out_of_range:
+        notes.append(f"{out_of_range} {name} outside 0-100 (not a percentage) read as NaN")
+    return out, notes
 
 
 def file_sha256(path: str | Path) -> str:

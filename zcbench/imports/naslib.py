@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from ..progress import bar
 from ..spaces import Space, get_space
 from ..spaces import nb101 as _nb101
 from .agreement import transform_for
-from .base import ImportedRun
+from .base import ABSENT, ImportedRun, read_accuracies
 
 ORIGIN = "naslib"
 # NASLib search-space name (file names zc_<name>.json, early-layout wrapper key) -> zcbench store space.
@@ -226,23 +226,38 @@ def read_suite_zero(
     return runs
 
 
-def _read_section(
-    p: Path,
-    digest: str,
-    store_space: str,
-    dataset: str,
-    section: Mapping[str, Any],
-    canonical: Callable[[str], str],
-    dedupe: Callable[[str], str],
-    common_notes: list[str],
-) -> list[ImportedRun]:
-    archs: list[str] = []
-    val: list[float] = []
-    test: list[float] = []
-    cells: dict[str, dict[int, tuple[float | None, float | None]]] = {}  # proxy -> {row: (score, time)}
-    seen: set[str] = set()
-    dropped = 0
-    ignored: set[str] = set()
+@dataclass
+class _Table:
+    """One dataset's architectures as the file has them, before they become runs."""
+
+    archs: list[str] = field(default_factory=list)
+    val: list[Any] = field(default_factory=list)  # as published (ABSENT where the record has no such field)
+    test: list[Any] = field(default_factory=list)
+    cells: dict[str, dict[int, tuple[float | None, float | None]]] = field(default_factory=dict)  # proxy -> row
+    dropped: int = 0  # keys that are the same architecture as an earlier key
+    ignored: set[str] = field(default_factory=set)  # fields that are neither accuracies nor scores
+
+    def add(self, arch: str, entry: Mapping[str, Any]) -> None:
+        row = len(self.archs)
+        self.archs.append(arch)
+        self.val.append(entry.get("val_accuracy", ABSENT))
+        self.test.append(entry.get("test_accuracy", ABSENT))
+        for name, item in entry.items():
+            if name in NON_PROXY_FIELDS:
+                continue
+            if isinstance(item, dict) and "score" in item:
+                self.cells.setdefault(name, {})[row] = (_number(item["score"]), _number(item.get("time")))
+            elif item is None or _number(item) is not None:
+                self.cells.setdefault(name, {})[row] = (_number(item), None)
+            else:
+                self.ignored.add(str(name))
+
+
+def _read_entries(
+    p: Path, dataset: str, section: Mapping[str, Any], canonical: Callable[[str], str], dedupe: Callable[[str], str]
+) -> _Table:
+    """The section's records, keys converted to canonical architectures, repeated graphs kept once."""
+    table, seen = _Table(), set()
     for i, (key, entry) in enumerate(section.items()):
         where = f"{p}: {dataset} architecture {i} ({str(key)[:40]})"
         if not isinstance(entry, dict):
@@ -253,68 +268,84 @@ def _read_section(
             raise DumpError(f"{where}: {err}") from None
         ident = dedupe(arch)
         if ident in seen:
-            dropped += 1
+            table.dropped += 1
             continue
         seen.add(ident)
-        row = len(archs)
-        archs.append(arch)
-        v, t = _number(entry.get("val_accuracy")), _number(entry.get("test_accuracy"))
-        val.append(math.nan if v is None else v)
-        test.append(math.nan if t is None else t)
-        for name, item in entry.items():
-            if name in NON_PROXY_FIELDS:
-                continue
-            if isinstance(item, dict) and "score" in item:
-                cells.setdefault(name, {})[row] = (_number(item["score"]), _number(item.get("time")))
-            elif item is None or _number(item) is not None:
-                cells.setdefault(name, {})[row] = (_number(item), None)
-            else:
-                ignored.add(str(name))
-    n = len(archs)
-    notes = list(common_notes)
-    if dropped:
+        table.add(arch, entry)
+    return table
+
+
+def _table_notes(table: _Table, store_space: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The table's accuracies (NaN where unusable) and what the user should know about the whole table."""
+    n, notes = len(table.archs), []
+    if table.dropped:
         what = "graph (NB101 isomorph or padded spec)" if base_space(store_space) == "nb101" else "architecture"
-        notes.append(f"{dropped} of {n + dropped} keys dropped: same {what} as an earlier key (first kept)")
-    if ignored:
-        notes.append(f"fields that are not proxy scores ignored: {', '.join(sorted(ignored))}")
+        notes.append(f"{table.dropped} of {n + table.dropped} keys dropped: same {what} as an earlier key (first kept)")
+    if table.ignored:
+        notes.append(f"fields that are not proxy scores ignored: {', '.join(sorted(table.ignored))}")
+    val, val_notes = read_accuracies(table.val, "val_accuracy")
+    test, test_notes = read_accuracies(table.test, "test_accuracy", usual=False)  # NASLib's files have none
+    return val, test, notes + val_notes + test_notes
+
+
+def _proxy_column(cells: Mapping[int, tuple[float | None, float | None]], n: int) -> tuple[np.ndarray, ...]:
+    """One proxy's scores and seconds (NaN where absent) and the notes about its values."""
+    scores, seconds = np.full(n, np.nan), np.full(n, np.nan)
+    non_numeric = 0
+    for row, (score, secs) in cells.items():
+        if score is None:
+            non_numeric += 1
+        else:
+            scores[row] = score
+        if secs is not None:
+            seconds[row] = secs
+    notes = []
+    if len(cells) < n:
+        notes.append(f"absent for {n - len(cells)} of {n} architectures")
+    if non_numeric:
+        notes.append(f"{non_numeric} non-numeric scores read as NaN")
+    nonfinite = int(np.sum(~np.isfinite(scores))) - (n - len(cells)) - non_numeric
+    if nonfinite:
+        notes.append(f"{nonfinite} published scores are not finite (kept as published)")
+    failed = int(np.sum(scores == FAILED_SCORE))
+    if failed:
+        notes.append(f"{failed} scores equal NASLib's failed-score value -1e8")
+    return scores, seconds, notes
+
+
+def _read_section(
+    p: Path,
+    digest: str,
+    store_space: str,
+    dataset: str,
+    section: Mapping[str, Any],
+    canonical: Callable[[str], str],
+    dedupe: Callable[[str], str],
+    file_notes: list[str],
+) -> list[ImportedRun]:
+    table = _read_entries(p, dataset, section, canonical, dedupe)
+    val, test, table_notes = _table_notes(table, store_space)
     runs = []
-    for proxy in sorted(cells):
-        scores, seconds = np.full(n, np.nan), np.full(n, np.nan)
-        non_numeric = 0
-        for row, (score, secs) in cells[proxy].items():
-            if score is None:
-                non_numeric += 1
-            else:
-                scores[row] = score
-            if secs is not None:
-                seconds[row] = secs
-        run_notes = list(notes)
-        if len(cells[proxy]) < n:
-            run_notes.append(f"absent for {n - len(cells[proxy])} of {n} architectures")
-        if non_numeric:
-            run_notes.append(f"{non_numeric} non-numeric scores read as NaN")
-        nonfinite = int(np.sum(~np.isfinite(scores))) - (n - len(cells[proxy])) - non_numeric
-        if nonfinite:
-            run_notes.append(f"{nonfinite} published scores are not finite (kept as published)")
-        failed = int(np.sum(scores == FAILED_SCORE))
-        if failed:
-            run_notes.append(f"{failed} scores equal NASLib's failed-score value -1e8")
+    for proxy in sorted(table.cells):
+        scores, seconds, notes = _proxy_column(table.cells[proxy], len(table.archs))
         runs.append(
             ImportedRun(
                 space=store_space,
                 dataset=dataset,
                 proxy=proxy,
                 origin=ORIGIN,
-                archs=list(archs),
+                archs=list(table.archs),
                 scores=scores,
                 seconds=seconds,
-                val_accuracy=np.asarray(val, dtype=np.float64),
-                test_accuracy=np.asarray(test, dtype=np.float64),
+                val_accuracy=val,
+                test_accuracy=test,
                 source=p.name,
                 sha256=digest,
                 transform=transform_for(ORIGIN, proxy),
-                notes=run_notes,
-            )
+                notes=notes,
+                file_notes=file_notes,
+                table_notes=table_notes,
+            )  # fmt: skip
         )
     if not runs:
         raise DumpError(f"{p}: {dataset} has architectures but no proxy scores")

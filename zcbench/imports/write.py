@@ -58,6 +58,15 @@ class ImportSummary:
         return f"imported {self.runs} runs ({self.rows} rows, {self.archs} architectures) -> {out}"
 
 
+def _note(run: ImportedRun, note: str) -> str:
+    """A note as the user reads it, once: about the file, about a (space, dataset) table, or about one run."""
+    if note in run.file_notes:
+        return f"{Path(run.source).name}: {note}"
+    if note in run.table_notes:
+        return f"{run.space}/{run.dataset}: {note}"
+    return f"{run.space}/{run.dataset}/{run.column}: {note}"
+
+
 def store_runs(runs: Sequence[ImportedRun], out: str | Path, index_of=None) -> ImportSummary:
     """Write ``runs`` into the results file ``out`` (created if needed)."""
     n_rows, archs, notes = 0, set(), []
@@ -67,5 +76,5 @@ def store_runs(runs: Sequence[ImportedRun], out: str | Path, index_of=None) -> I
             store.append(run_key(run), run_info(run), r)
             n_rows += len(r)
             archs.update((run.space, run.dataset, a) for a in run.archs)
-            notes += [f"{run.space}/{run.dataset}/{run.column}: {n}" for n in run.notes]
+            notes += [_note(run, n) for n in run.notes]
     return ImportSummary(len(runs), n_rows, len(archs), list(dict.fromkeys(notes)))

@@ -12,9 +12,8 @@ the wrong type or range is refused before any work, a proxy that cannot run with
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from torch import nn
 
 from ..errors import UsageError
 from ..registry import Registry
+from .fingerprint import function_fingerprint
 
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
@@ -71,6 +71,26 @@ class Option:
 # ``batch_size`` is not a user option but the run's batch size: a data-free proxy that lists it (zen
 # draws its own Gaussian inputs of that batch size) becomes batch-dependent in the cache key.
 RUN_BATCH_SIZE = "batch_size"
+# The stored reason of a proxy that read an option it does not declare (see ProxyOptions): such a failure
+# says nothing about the computation the run key names, so it is never served from the cache.
+UNDECLARED = "OptionNotDeclared"
+
+
+class OptionNotDeclared(KeyError):
+    """A proxy read ``ctx.options[key]`` for a key it does not declare: its run key could not hold the value."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ProxyOptions(dict):
+    """``ctx.options`` as one proxy sees it: every option it declares (its default unless given) and, where
+    its key holds it, the run's batch size. Reading any other key is :class:`OptionNotDeclared`."""
+
+    def __missing__(self, key: str) -> Any:
+        raise OptionNotDeclared(
+            f"option {key!r} is read but not declared by this proxy (declare it: options={{{key!r}: Option(...)}})"
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,23 @@ class ProxySpec:
     def required_options(self) -> tuple[str, ...]:
         return tuple(k for k, o in self.options.items() if o.required)
 
+    def option_values(self, given: Mapping[str, Any]) -> ProxyOptions:
+        """What this proxy finds in ``ctx.options``: each declared option as ``given`` (the run's options,
+        defaults filled in) has it, else its default; the run's batch size only where the run key holds it
+        (a proxy that reads images, or a data-free one that declares ``batch_size``). Nothing else."""
+        out = ProxyOptions()
+        for k, opt in self.options.items():
+            if k != RUN_BATCH_SIZE and (k in given or not opt.required):
+                out[k] = given.get(k, opt.default)
+        if RUN_BATCH_SIZE in given and (RUN_BATCH_SIZE in self.options or not self.data_free):
+            out[RUN_BATCH_SIZE] = given[RUN_BATCH_SIZE]
+        return out
+
+    def option_failure(self, error: str) -> bool:
+        """Whether a stored failure came from reading an option (undeclared, or a declared one that older
+        zcbench left out of ``ctx.options``): such a row is scored again rather than served as cached."""
+        return error.startswith(UNDECLARED + ":") or error in {f"KeyError: {k!r}" for k in self.options}
+
     def needs(self) -> list[str]:
         """What the proxy needs, in words (``zcbench proxies``)."""
         return [
@@ -132,18 +169,19 @@ class ProxySpec:
 PROXIES: Registry[ProxySpec] = Registry("proxy")
 
 
-def sha12(data: bytes) -> str:
-    """The first 12 hex digits of SHA-256: the code fingerprints of plugin proxies."""
-    return hashlib.sha256(data).hexdigest()[:12]
+# A proxy name is a store group, a file name in plots, a results column and a --proxy word: no path separator
+# or "..", no wildcard, no "@" (imported columns are "<proxy>@<origin>"), no comma, blank or "all".
+_PROXY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 
-def source_fingerprint(fn: Callable) -> str:
-    """The SHA-256 (12 hex digits) of a function's source, else of its bytecode (defined in a console)."""
-    try:
-        src = inspect.getsource(fn).encode()
-    except (OSError, TypeError):
-        src = getattr(getattr(fn, "__code__", None), "co_code", b"")
-    return sha12(src)
+def check_proxy_name(name: Any) -> str:
+    """``name`` if it can name a proxy, else a one-line UsageError saying what a name may hold."""
+    if not isinstance(name, str) or not _PROXY_NAME.fullmatch(name) or ".." in name or name == "all":
+        raise UsageError(
+            f"proxy name {name!r} is not allowed: use letters, digits and _ . + - (no '/', '..', wildcards, '@', "
+            "commas or blanks; not 'all')"
+        )
+    return name
 
 
 # what ``register_proxy`` takes besides the name: the ProxySpec fields a proxy's author declares
@@ -156,9 +194,10 @@ def register_proxy(name: str, *, version: str | None = None, **declared: Any) ->
     ``declared`` are :class:`ProxySpec` fields: what the proxy needs (``images``, ``labels``, ``grad``,
     ``float64``, ``head``), its ``paper``, ``description`` (default: the docstring's first line),
     ``inputs`` and ``options``. Plugins use the same decorator; ``version="1.2"`` pins a plugin's code
-    fingerprint by hand (otherwise it is the hash of the plugin file, so editing the file invalidates its
-    cached scores). A function outside zcbench that is registered by a plain import (not ``--plugin``) is no
-    built-in either: its origin is its module and its fingerprint the hash of its source."""
+    fingerprint by hand (otherwise it hashes the plugin file and the user's modules it imports:
+    ``proxies/fingerprint.py``). A function outside zcbench that is registered by a plain import (not
+    ``--plugin``) is no built-in either: its origin is its module, fingerprinted the same way."""
+    check_proxy_name(name)
     unknown = sorted(set(declared) - set(_DECLARED))
     if unknown:
         raise UsageError(
@@ -176,7 +215,7 @@ def register_proxy(name: str, *, version: str | None = None, **declared: Any) ->
         elif builtin:
             code = ""
         else:
-            code = source_fingerprint(fn)
+            code = function_fingerprint(fn)
         spec = ProxySpec(
             name,
             fn,
@@ -199,7 +238,8 @@ class ProxyContext:
 
     ``inputs``/``targets`` are the architecture's minibatch (the same for every proxy of an
     architecture); ``input_shape`` is the per-sample shape so data-free proxies can make their own
-    inputs; ``options`` carries per-proxy settings (e.g. ``swap_repeats``, ``reg_swap_mu``).
+    inputs; ``options`` carries per-proxy settings (e.g. ``swap_repeats``, ``reg_swap_mu``): each proxy
+    sees the options it declares, at their defaults unless given (:meth:`ProxySpec.option_values`).
     """
 
     inputs: torch.Tensor | None

@@ -14,8 +14,9 @@ A module that registers proxies when imported some other way (``import my_proxy`
 origin ``module:<name>`` and the hash of each function's source, so it is never taken for a built-in.
 
 Every plugin proxy carries a code fingerprint that is part of its cache key: the ``version=`` it
-declares, else the SHA-256 of its file (of the function's source for a callable; the distribution's
-version for an entry point). Editing a plugin therefore never reuses stale scores. A plugin may not
+declares, else the hash of its file (a callable's module file) together with the user's own modules it
+imports — ``fingerprint.py`` says exactly what is covered —, or the distribution's version for an entry
+point. Editing those files therefore starts a new run. A plugin may not
 shadow a registered name. A plugin that fails to import is a one-line error (PluginError); an entry
 point that fails to import is reported as one warning line (by the main process, not once per worker)
 and skipped, so a broken package cannot stop every zcbench command.
@@ -30,17 +31,38 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import PluginError, UsageError
-from .base import PROXIES, register_proxy, source_fingerprint
-from .base import sha12 as _sha
+from .base import PROXIES, register_proxy
+from .fingerprint import files_fingerprint, function_fingerprint, local_imports
 
 ENTRY_POINT_GROUP = "zcbench.proxies"
 ENV = "ZCBENCH_PLUGINS"
-_loaded: dict[str, tuple[str, list[str]]] = {}  # spec -> (fingerprint, proxy names it registered)
 _entry_points_done = False
+
+
+@dataclass
+class _Loaded:
+    """A plugin as imported in this process: what to compare with the files on disk before reusing it."""
+
+    code: str  # fingerprint of ``root`` and ``deps`` when they were imported
+    names: list[str]  # proxies it registered
+    root: Path | None  # the plugin file, or the plugin module's file
+    deps: dict[str, Path]  # the user's own modules it imports: {module name: file}
+    modules: tuple[str, ...] = ()  # module names to forget before importing it again
+
+    def unchanged(self) -> bool:
+        if self.root is None:
+            return True
+        try:
+            return files_fingerprint(self.root.read_bytes(), self.deps) == self.code
+        except OSError:
+            return False
+
+
+_loaded: dict[str, _Loaded] = {}  # spec -> the plugin as loaded
 
 
 def env_plugins() -> tuple[str, ...]:
@@ -65,6 +87,35 @@ def _forget(names: Iterable[str]) -> None:
         PROXIES.remove(n)
 
 
+def _exec_file(path: Path, key: str) -> None:
+    name = f"zcbench_plugin_{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:  # a plugin file may import its sibling modules, as a script can
+        sys.path.append(folder)
+    mod_spec = importlib.util.spec_from_file_location(name, path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise PluginError(f"plugin {path}: not a Python file")
+    module = importlib.util.module_from_spec(mod_spec)
+    sys.modules[name] = module
+    mod_spec.loader.exec_module(module)
+
+
+def _import(spec: str, path: Path, is_file: bool, key: str) -> _Loaded:
+    """Import the plugin and fingerprint what it ran (its file and the user's modules it imported)."""
+    if is_file:
+        _exec_file(path, key)
+        root, package, modules = path.resolve(), "", ()
+    else:
+        module = importlib.import_module(spec)
+        src = getattr(module, "__file__", None)
+        root = Path(src).resolve() if src and Path(src).is_file() else None
+        package, modules = getattr(module, "__package__", "") or "", (spec,)
+    if root is None:
+        return _Loaded("", [], None, {}, modules)
+    deps = local_imports(root, package)
+    return _Loaded(files_fingerprint(root.read_bytes(), deps), [], root, deps, modules + tuple(deps))
+
+
 def load_plugin(spec: str) -> list[str]:
     """Import one plugin (file path or module name); returns the proxy names it registered."""
 
@@ -75,45 +126,34 @@ def load_plugin(spec: str) -> list[str]:
         if not path.is_file():
             raise PluginError(f"plugin {spec}: no such file")
         try:
-            data = path.read_bytes()
+            path.read_bytes()
         except OSError as err:
             raise PluginError(f"plugin {spec}: cannot read ({err.strerror})") from None
-        code = _sha(data)
-        key = str(path.resolve())
-    else:
-        code, key = "", spec
+    key = str(path.resolve()) if is_file else spec
     if key in _loaded:
-        if _loaded[key][0] == code:
-            return _loaded[key][1]
-        _forget(_loaded.pop(key)[1])  # the file changed since it was loaded: load the new code
+        if _loaded[key].unchanged():
+            return _loaded[key].names
+        old = _loaded.pop(key)  # edited since it was loaded: load the new code, and its edited imports
+        _forget(old.names)
+        for m in old.modules:
+            sys.modules.pop(m, None)
     before = set(PROXIES.names())
     try:
-        if is_file:
-            name = f"zcbench_plugin_{hashlib.sha1(key.encode()).hexdigest()[:10]}"
-            folder = str(path.resolve().parent)
-            if folder not in sys.path:  # a plugin file may import its sibling modules, as a script can
-                sys.path.append(folder)
-            mod_spec = importlib.util.spec_from_file_location(name, path)
-            if mod_spec is None or mod_spec.loader is None:
-                raise PluginError(f"plugin {spec}: not a Python file")
-            module = importlib.util.module_from_spec(mod_spec)
-            sys.modules[name] = module
-            mod_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(spec)
-            src = getattr(module, "__file__", None)
-            code = _sha(Path(src).read_bytes()) if src and Path(src).is_file() else ""
+        loaded = _import(spec, path, is_file, key)
+    except PluginError:
+        _forget(set(PROXIES.names()) - before)
+        raise
     except UsageError as err:
         _forget(set(PROXIES.names()) - before)
         raise PluginError(f"plugin {spec}: {err}") from None
     except Exception as err:  # noqa: BLE001 - any failure of foreign code is one line for the user
         _forget(set(PROXIES.names()) - before)
         raise PluginError(f"plugin {spec} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from None
-    names = _adopt(before, f"plugin:{path.name if is_file else spec}", code)
-    if not names:
+    loaded.names = _adopt(before, f"plugin:{path.name if is_file else spec}", loaded.code)
+    if not loaded.names:
         raise PluginError(f"plugin {spec} registered no proxy (decorate a function with @register_proxy)")
-    _loaded[key] = (code, names)
-    return names
+    _loaded[key] = loaded
+    return loaded.names
 
 
 def load_plugins(specs: Iterable[str] = ()) -> list[str]:
@@ -169,7 +209,7 @@ def register_callable(fn: Callable, name: str | None = None, **meta) -> str:
         if spec.fn is fn and name in (None, registered):
             return registered
     name = name or fn.__name__
-    code = source_fingerprint(fn)
+    code = function_fingerprint(fn, meta)
     if name in PROXIES:
         spec = PROXIES.get(name)
         if spec.origin.startswith("callable:") and spec.code == code:

@@ -74,7 +74,7 @@ def compute_one(name: str, make_net: Callable[[], nn.Module], ctx: ProxyContext)
     while True:
         try:
             net = make_net().to(ctx.device)
-            value = as_number(spec.fn(net, replace(ctx, split_data=split)))
+            value = as_number(spec.fn(net, replace(ctx, split_data=split, options=spec.option_values(ctx.options))))
             break
         except Exception as err:  # noqa: BLE001 - any proxy failure becomes a NaN with its reason
             if _is_oom(err) and ctx.inputs is not None and split * 2 <= min(MAX_SPLIT, len(ctx.inputs)):

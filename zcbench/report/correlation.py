@@ -83,7 +83,14 @@ def _target_and_pool(block: pd.DataFrame, tcol: str, protocol: Protocol, label: 
     pool = np.flatnonzero(np.isfinite(target))
     if pool.size == 0:
         whose = f" for {tcol.split(':', 1)[1]}" if ":" in tcol else ""
-        notes.append(f"{label}: no {protocol.target} accuracies{whose} in the results (scored without --dump?)")
+        notes.append(
+            f"{label}: no {protocol.target} accuracies{whose} (scored without --dump, or the dump has none for them)"
+        )
+    elif pool.size < target.size and ":" not in tcol:  # a run's own column covers its own architectures only
+        notes.append(
+            f"{label}: {target.size - pool.size} of {target.size} architectures have no {protocol.target} "
+            "accuracy (left out)"
+        )
     return target, pool
 
 

@@ -126,7 +126,7 @@ def _cell(
     elif not _has_values(
         sub, target_column(sub, VOTE_INPUTS[0] if proxy == "vote" else proxy, f"{proto.target}_accuracy")
     ):
-        row["status"] = f"missing: no {proto.target} accuracies (benchmark dump not loaded)"
+        row["status"] = f"missing: no {proto.target} accuracies (scored without --dump, or the dump has none for them)"
     elif lacking:
         row["status"] = f"missing: no {', '.join(lacking)} scores"
     else:

@@ -26,6 +26,26 @@ from ..data.spec import InputSpec
 from ..errors import ArchError, UsageError
 
 
+def nested_sample(population: Sequence[str], k: int, seed: int) -> list[str]:
+    """``k`` distinct items of ``population`` drawn uniformly with ``seed``, one index at a time, so that every
+    smaller ``k`` is a prefix of a larger one (``--sample 20`` is part of ``--sample 150``). The draws are
+    exactly those ``random.Random(seed).sample`` makes when it draws index by index (a sample small next to its
+    population), so such samples are the ones zcbench has always drawn."""
+    n = len(population)
+    if not 0 <= k <= n:
+        raise UsageError(f"cannot sample {k} of {n}")
+    rng = random.Random(seed)
+    picked: set[int] = set()
+    out = []
+    for _ in range(k):
+        j = rng.randrange(n)
+        while j in picked:
+            j = rng.randrange(n)
+        picked.add(j)
+        out.append(population[j])
+    return out
+
+
 @dataclass
 class Record:
     """One architecture of a dump with its trained results (accuracies in %)."""
@@ -100,11 +120,12 @@ class Space(ABC):
         raise ArchError(f"space {self.name!r} has no NASLib encoding")
 
     def sample(self, n: int, seed: int) -> list[str]:
-        """``n`` distinct architectures drawn uniformly with ``seed`` (default: from ``enumerate``)."""
+        """``n`` distinct architectures drawn uniformly with ``seed`` (default: from ``enumerate``), nested:
+        a smaller ``n`` gives the first architectures of a larger one (:func:`nested_sample`)."""
         archs = self.enumerate()
         if n >= len(archs):
             return list(archs)
-        return random.Random(seed).sample(archs, n)
+        return nested_sample(archs, n, seed)
 
     # -- trained results ---------------------------------------------------------------------
     @abstractmethod

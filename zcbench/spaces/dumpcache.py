@@ -1,13 +1,18 @@
 """A compact HDF5 copy of what zcbench reads from a big dump, so the second load takes seconds.
 
-The cache lives next to the dump (``<dump>.zcbench-cache.h5``), or under ``$ZCBENCH_CACHE``
-(default ``~/.cache/zcbench``) when the dump's folder is read-only. It is keyed by the dump's size
-and mtime plus a per-kind version: a changed dump or a new zcbench layout rebuilds it. Writes are
-atomic (temporary file, then rename), and an unreadable or foreign cache is simply rebuilt.
+The cache lives in a cache folder, never next to the user's dump (a data folder may be shared,
+read-only or version-controlled): ``$ZCBENCH_CACHE`` when set, else the platform's user cache folder
+(``platformdirs.user_cache_dir("zcbench")``: ``$XDG_CACHE_HOME/zcbench`` or ``~/.cache/zcbench`` on
+Linux, ``~/Library/Caches/zcbench`` on macOS, ``%LOCALAPPDATA%\\zcbench\\Cache`` on Windows). One file per
+dump, named after the dump and a hash of its absolute path (two dumps of the same name never share
+one). It is keyed by the dump's size and mtime plus a per-kind version: a changed dump or a new zcbench
+layout rebuilds it. Writes are atomic (temporary file, then rename); an unreadable or foreign cache is
+rebuilt, and one that cannot be written is skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 CACHE_SUFFIX = ".zcbench-cache.h5"
+CACHE_ENV = "ZCBENCH_CACHE"
 
 
 def cache_key(path: Path, version: int) -> dict[str, int]:
@@ -22,11 +28,19 @@ def cache_key(path: Path, version: int) -> dict[str, int]:
     return {"dump_size": int(st.st_size), "dump_mtime_ns": int(st.st_mtime_ns), "version": int(version)}
 
 
-def cache_candidates(path: Path) -> list[Path]:
-    """Where the cache of ``path`` may live: next to the dump, else under ``$ZCBENCH_CACHE``."""
-    root = Path(os.environ.get("ZCBENCH_CACHE") or Path.home() / ".cache" / "zcbench")
-    name = path.name.rstrip("/") + CACHE_SUFFIX
-    return [path.with_name(name), root / name]
+def cache_dir() -> Path:
+    """``$ZCBENCH_CACHE``, else the platform's user cache folder for zcbench."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("zcbench", appauthor=False))
+
+
+def cache_path(path: Path) -> Path:
+    """Where the cache of the dump at ``path`` lives: ``<cache dir>/<dump name>-<path hash>.zcbench-cache.h5``."""
+    where = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    return cache_dir() / f"{Path(path).name.rstrip('/')}-{where}{CACHE_SUFFIX}"
 
 
 def read_cache(cache: Path, kind: str, key: dict[str, int]) -> dict[str, np.ndarray] | None:
@@ -60,7 +74,10 @@ def write_cache(cache: Path, kind: str, key: dict[str, int], arrays: dict[str, n
         os.replace(tmp, cache)
         return True
     except OSError:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # the folder itself could not be made
+            pass
         return False
 
 
@@ -68,15 +85,14 @@ def load_cached(
     path: Path, kind: str, version: int, build: Callable[[], dict[str, np.ndarray]], use_cache: bool = True
 ) -> dict[str, np.ndarray]:
     """``build()``'s arrays for the dump at ``path``, from the cache when it is current."""
+    if not use_cache:
+        return build()
     key = cache_key(path, version)
-    candidates = cache_candidates(path) if use_cache else []
-    for cache in candidates:
-        if cache.is_file():
-            arrays = read_cache(cache, kind, key)
-            if arrays is not None:
-                return arrays
+    cache = cache_path(path)
+    if cache.is_file():
+        arrays = read_cache(cache, kind, key)
+        if arrays is not None:
+            return arrays
     arrays = build()
-    for cache in candidates:
-        if write_cache(cache, kind, key, arrays):
-            break
+    write_cache(cache, kind, key, arrays)
     return arrays

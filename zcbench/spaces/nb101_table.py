@@ -10,8 +10,8 @@ source format:
   through the allow-listed unpickler.
 
 Converting the 423k-graph file once takes a while (with a progress bar), so the table is cached as
-HDF5 next to the dump (or under ``$ZCBENCH_CACHE``) and keyed by the dump's size and mtime
-(``dumpcache``); a cached load reads only that.
+HDF5 in the cache folder (``$ZCBENCH_CACHE``, else the user cache folder) and keyed by the dump's size and
+mtime (``dumpcache``); a cached load reads only that.
 """
 
 from __future__ import annotations

@@ -309,7 +309,8 @@ class NB201(Space):
         """Results for ``dataset`` at ``epochs`` (200 default, or 12) for every evaluated arch.
 
         The first load reads the whole dump (minutes for the 4.7 GB file) and keeps a compact table
-        of every dataset and schedule in ``<dump>.zcbench-cache.h5``; later loads read that."""
+        of every dataset and schedule in the cache folder (``dumpcache``: ``$ZCBENCH_CACHE``, else the user cache
+        folder); later loads read that."""
         self.check_dataset(dataset)
         hp = 200 if epochs is None else int(epochs)
         if hp not in _HP_KEYS:

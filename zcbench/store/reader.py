@@ -56,9 +56,10 @@ def run_state(path: str | Path, key: RunKey) -> tuple[dict[str, Any] | None, Run
 
 
 def iter_runs(path: str | Path) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
-    """Every run of a results file (plus its journal) as (attributes, columns)."""
+    """Every run of a results file (plus its journal) as (attributes, columns). A journal without its file
+    (a writer killed during its first commit) is read alone: its rows are durable."""
     path = Path(path)
-    if not path.exists():
+    if not path.exists() and not journal_path(path).is_file():
         raise StoreError(f"{path}: no such results file")
     return [(attrs, rows.columns()) for attrs, rows in runs_with_journal(path).values()]
 
