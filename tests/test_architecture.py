@@ -33,6 +33,7 @@ LAYERS = [
     {"settings", "formatting"},
     {"engine"},
     {"report", "imports"},
+    {"predict"},
     {"search"},
     {"download"},
     {"api"},

@@ -1,0 +1,142 @@
+"""Predictor features: the space's architecture encoding, proxy scores, or both, for a pool of architectures.
+
+A *pool* is the architectures of one (space, dataset) that have a validation accuracy and a finite value
+of every chosen proxy (an architecture with a failed score is left out and counted). The encoding is the
+space's own ``Space.encode`` (one-hot op per edge for NB201 and TNB101-micro, adjacency + ops for NB101,
+edge x op incidence of both DARTS cells for NB301, module slots for TNB101-macro). Proxy columns are any
+columns of the results frame — zcbench's own or imported ones such as ``snip@naslib``.
+
+How a proxy reaches a model is the model's ``zc_input`` (``models.py``): ``raw`` values (±inf clipped to
+±1e9 as NASLib does), or ``rank``: the rank within the pool, standardised. Ranking needs no accuracy, only
+the zero-cost scores every architecture of the pool has, so it leaks nothing from the test set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UsageError
+from ..report.selection import match_columns
+from ..store.columns import proxy_columns
+
+FEATURE_SETS = ("encoding", "zc", "encoding+zc")
+CLIP = 1e9  # NASLib's zc_ensemble_evaluator replaces ±inf scores by ±1e9
+
+
+def uses_zc(features: str) -> bool:
+    return features in ("zc", "encoding+zc")
+
+
+def uses_encoding(features: str) -> bool:
+    return features in ("encoding", "encoding+zc")
+
+
+def check_features(features: Sequence[str]) -> list[str]:
+    """The feature sets, each one of :data:`FEATURE_SETS` (one line naming them otherwise)."""
+    out = []
+    for f in features:
+        for part in str(f).split(","):
+            part = part.strip()
+            if part not in FEATURE_SETS:
+                raise UsageError(f"unknown feature set {part!r} (choose from {', '.join(FEATURE_SETS)})")
+            if part not in out:
+                out.append(part)
+    if not out:
+        raise UsageError(f"give at least one feature set ({', '.join(FEATURE_SETS)})")
+    return out
+
+
+def rank_standardise(scores: np.ndarray) -> np.ndarray:
+    """Per column: rank within the rows (NaN lowest, ties in row order), then z-score (0 for a constant
+    column). Ranks, because raw proxies such as synflow span many orders of magnitude."""
+    scores = np.asarray(scores, dtype=float)
+    out = np.zeros_like(scores)
+    for c in range(scores.shape[1]):
+        col = np.where(np.isnan(scores[:, c]), -np.inf, scores[:, c])
+        r = np.argsort(np.argsort(col, kind="stable"), kind="stable").astype(float)
+        sd = r.std()
+        out[:, c] = (r - r.mean()) / sd if sd > 0 else 0.0
+    return out
+
+
+def zc_matrix(scores: np.ndarray, zc_input: str) -> np.ndarray:
+    """Proxy columns as a model takes them: ``raw`` (±inf → ±1e9) or ``rank`` (standardised ranks)."""
+    scores = np.asarray(scores, dtype=float)
+    if zc_input == "rank":
+        return rank_standardise(scores)
+    return np.clip(scores, -CLIP, CLIP)
+
+
+def encode_archs(space_name: str, archs: Sequence[str]) -> np.ndarray:
+    """The space's encoding of every architecture, one row each (UsageError if the space has none)."""
+    from ..spaces import get_space  # the spaces (and torch) only when an encoding is asked for
+
+    space = get_space(space_name)
+    rows = [space.encode(a) for a in archs]
+    if any(r is None for r in rows):
+        raise UsageError(f"space {space.name!r} has no architecture encoding; use --features zc")
+    return np.vstack(rows).astype(float) if rows else np.zeros((0, 0))
+
+
+@dataclass
+class Pool:
+    """The architectures a predictor is trained and tested on, with their accuracies and proxy scores."""
+
+    space: str
+    dataset: str
+    archs: list[str]
+    val: np.ndarray
+    scores: np.ndarray  # (n, k) raw proxy scores, all finite or ±inf
+    proxies: list[str]
+    dropped: int = 0  # architectures left out for a missing proxy score
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def encoding(self) -> np.ndarray:
+        if "encoding" not in self._cache:
+            self._cache["encoding"] = encode_archs(self.space, self.archs)
+        return self._cache["encoding"]
+
+    def matrix(self, features: str, zc_input: str) -> np.ndarray:
+        """The feature matrix of every pool architecture for one feature set, cached per (set, input)."""
+        key = (features, zc_input if uses_zc(features) else "")
+        if key not in self._cache:
+            parts = []
+            if uses_encoding(features):
+                parts.append(self.encoding())
+            if uses_zc(features):
+                if not self.proxies:
+                    raise UsageError(f"--features {features} needs proxy columns (--proxy)")
+                parts.append(zc_matrix(self.scores, zc_input))
+            self._cache[key] = np.hstack(parts)
+        return self._cache[key]
+
+
+def pool_from_frame(
+    frame: pd.DataFrame, space: str, dataset: str, proxies: Sequence[str] | None, where: str = "the results"
+) -> Pool:
+    """The pool of (space, dataset) in a ``load_frame`` frame. ``proxies``: names or wildcards of proxy
+    columns (``snip@naslib`` included); None means every column with a score there; () means none."""
+    block = frame[(frame["space"].astype(str) == space) & (frame["dataset"].astype(str) == dataset)]
+    block = block[np.isfinite(block["val_accuracy"].to_numpy(dtype=float))]
+    if not len(block):
+        raise UsageError(f"no architecture of {space}/{dataset} has a validation accuracy in {where}")
+    have = [c for c in proxy_columns(block) if block[c].notna().any()]
+    names = match_columns(have, proxies, where) if proxies is None or list(proxies) else []
+    scores = block[names].to_numpy(dtype=float) if names else np.zeros((len(block), 0))
+    keep = ~np.isnan(scores).any(axis=1)
+    return Pool(
+        space=space,
+        dataset=dataset,
+        archs=block["arch"].astype(str)[keep].tolist(),
+        val=block["val_accuracy"].to_numpy(dtype=float)[keep],
+        scores=scores[keep],
+        proxies=list(names),
+        dropped=int((~keep).sum()),
+    )
