@@ -33,7 +33,7 @@ LAYERS = [
     {"settings", "formatting"},
     {"engine"},
     {"report", "imports"},
-    {"predict"},
+    {"predictors"},
     {"search"},
     {"download"},
     {"api"},

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from zcbench.errors import UsageError
-from zcbench.predict.features import rank_standardise
+from zcbench.predictors.features import rank_standardise
 from zcbench.search import (
     ALGORITHMS,
     RoundsResult,

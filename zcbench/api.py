@@ -326,8 +326,8 @@ def predict(results=DEFAULT_RESULTS, config: str | None = None, **settings: Any)
     ``trials``, ``seed``, ``proxy`` (columns or wildcards, ``snip@naslib`` included), ``source``
     (``naslib``: imported scores under their bare names), ``params`` (``{model: {setting: value}}``).
     A preset with published values adds ``paper_spearman``, ``paper_std`` and ``delta`` columns."""
-    from .predict import predict_frame, resolve
-    from .predict.run import settings_of
+    from .predictors import predict_frame, resolve
+    from .predictors.run import settings_of
 
     cfg = resolve(config, settings)
     checked = settings_of(cfg)  # every setting is refused or accepted before the results are read
@@ -336,7 +336,8 @@ def predict(results=DEFAULT_RESULTS, config: str | None = None, **settings: Any)
 
 
 def search(results=DEFAULT_RESULTS, config: str | None = None, **settings: Any):
-    """Zero-cost and predictor-assisted search on RESULTS' accuracies (docs/search.md): a
+    """Zero-cost and predictor-assisted search on RESULTS' accuracies (docs/search.md; called as
+    ``zcbench.api.search``, since ``zcbench.search`` is the package): a
     :class:`zcbench.search.SearchReport` whose ``table`` has one row per (dataset, variant) with
     ``final_val``, ``final_test``, ``std_test`` and the speed-up, and whose ``curves`` are the mean curves.
     ``config`` is a preset name (``prenas2022-nb201``) or a YAML file; ``settings`` are its keys

@@ -1,4 +1,4 @@
-"""``zcbench predict``: option parsing only; the work is in :mod:`zcbench.predict` (via ``zcbench.api.predict``)."""
+"""``zcbench predict``: option parsing only; the work is in :mod:`zcbench.predictors` (via ``zcbench.api.predict``)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def predict(
     text = format_frame(table, fmt, caption, digits)
     files: dict = {}
     if plot_path:
-        from ..predict.plot import render_learning_curve
+        from ..predictors.plot import render_learning_curve
 
         title = f"{table.attrs.get('space', '')}/{table.attrs.get('dataset', '')}"
         files.update(render_learning_curve(table, plot_path, title))

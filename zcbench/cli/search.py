@@ -47,7 +47,12 @@ from .app import main
 @click.option("--population", type=int, default=None, help="Evolution population (default 64).")
 @click.option("--sample", type=int, default=None, help="Tournament size (default 10).")
 @click.option("--cycles", type=int, default=None, help="proxy-evolution steps (default 1000).")
-@click.option("--candidates", type=int, default=None, help="predictor-evolution children per step (default 20).")
+@click.option(
+    "--candidates",
+    type=int,
+    default=None,
+    help="predictor-evolution offspring candidates per generation (default 100).",
+)
 @click.option(
     "--min-train",
     "min_train",
@@ -57,12 +62,14 @@ from .app import main
 )
 @click.option("--model", default=None, help="predictor-evolution's predictor: rf (default), xgb, gp, ridge, svr, mlp.")
 @click.option("--features", default=None, help="predictor-evolution's features: encoding, zc, encoding+zc (default).")
-@click.option("--offspring", type=int, default=None, help="predictor-evolution: candidates trained per generation (1).")
+@click.option(
+    "--offspring", type=int, default=None, help="predictor-evolution: candidates trained per generation (10)."
+)
 @click.option(
     "--explore",
     type=float,
     default=None,
-    help="predictor-evolution: share of them drawn from lower prediction percentiles (0).",
+    help="predictor-evolution: share of them drawn from lower prediction percentiles (0.2).",
 )
 @click.option(
     "--dump",

@@ -4,7 +4,7 @@ measured in trained models on a results file that holds proxy scores and accurac
 Data flows one way: results store -> ``load_frame`` -> :class:`SearchProblem` -> algorithms ->
 curves and the speed-up table (``run.search_results``). No proxy is computed here; a dump is read only
 when ``dump`` asks for the accuracies search papers report (NB201 CIFAR-10's train+valid test accuracy).
-Predictor-evolution's models and features come from :mod:`zcbench.predict`.
+Predictor-evolution's models and features come from :mod:`zcbench.predictors`.
 """
 
 from __future__ import annotations

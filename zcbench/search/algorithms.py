@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UsageError
-from ..predict.features import uses_encoding, uses_zc, zc_matrix
-from ..predict.models import MODELS, make_predictor
+from ..predictors.features import uses_encoding, uses_zc, zc_matrix
+from ..predictors.models import MODELS, make_predictor
 from ..registry import Registry
 from .problem import SearchProblem, TrainedCounter
 
@@ -30,12 +30,12 @@ class SearchSettings:
     population: int = 64
     sample: int = 10
     cycles: int = 1000  # proxy-evolution: proxy-only evolution steps
-    candidates: int = 20  # predictor-evolution: offspring candidates scored by the predictor per generation
+    candidates: int = 100  # predictor-evolution: offspring candidates scored by the predictor per generation
     min_train: int = 10  # predictor-evolution: plain AE until this many are trained
-    model: str = "rf"  # predictor-evolution: the predictor (zcbench.predict.MODELS)
+    model: str = "rf"  # predictor-evolution: the predictor (zcbench.predictors.MODELS)
     features: str = "encoding+zc"  # predictor-evolution: its features (encoding, zc, encoding+zc)
-    offspring: int = 1  # predictor-evolution: candidates trained per generation
-    explore: float = 0.0  # predictor-evolution: share of them drawn from lower prediction percentiles
+    offspring: int = 10  # predictor-evolution: candidates trained per generation
+    explore: float = 0.2  # predictor-evolution: share of them drawn from lower prediction percentiles
     count_repeats: bool = False  # every query is a trained model, repeats included (the notebook's count)
 
 
@@ -188,7 +188,7 @@ def proxy_evolution(problem: SearchProblem, budget: int, rng: np.random.Generato
 
 
 class _Features:
-    """Predictor features of domain ids (``zcbench.predict``'s feature sets): the space's encoding, computed
+    """Predictor features of domain ids (``zcbench.predictors``'s feature sets): the space's encoding, computed
     per architecture when first needed and cached on the problem so rounds share it, and/or the proxy
     columns as the model takes them (raw for trees, standardised ranks within the domain otherwise)."""
 

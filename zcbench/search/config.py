@@ -22,12 +22,12 @@ CONFIG_KEYS: dict[str, tuple[type, Any]] = {
     "population": (int, 64),
     "sample": (int, 10),
     "cycles": (int, 1000),
-    "candidates": (int, 20),
+    "candidates": (int, 100),
     "min_train": (int, 10),
     "model": (str, "rf"),
     "features": (str, "encoding+zc"),
-    "offspring": (int, 1),
-    "explore": (float, 0.0),
+    "offspring": (int, 10),
+    "explore": (float, 0.2),
     "dump": (str, None),
     "baseline": (str, None),
     "count": (str, "distinct"),
@@ -78,8 +78,8 @@ def check_choices(cfg: dict[str, Any]) -> None:
 
 
 def _check_predictor(cfg: dict[str, Any]) -> None:
-    from ..predict.features import FEATURE_SETS
-    from ..predict.models import MODELS
+    from ..predictors.features import FEATURE_SETS
+    from ..predictors.models import MODELS
 
     MODELS.get(cfg["model"])
     if cfg["features"] not in FEATURE_SETS:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..predict.run import infer
+from ..predictors.run import infer
 from .algorithms import SearchSettings
 from .config import REPORTS
 from .problem import SearchProblem, problem_from_frame

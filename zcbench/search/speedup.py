@@ -126,8 +126,8 @@ def check_sizes(problem: SearchProblem, variants: Sequence[Variant], budget: int
 
 def check_predictor(s: SearchSettings) -> None:
     """predictor-evolution's settings: a registered model, a feature set, sensible counts."""
-    from ..predict.features import check_features
-    from ..predict.models import MODELS
+    from ..predictors.features import check_features
+    from ..predictors.models import MODELS
 
     MODELS.get(s.model)
     if check_features([s.features]) != [s.features]:

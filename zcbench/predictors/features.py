@@ -1,14 +1,15 @@
 """Predictor features: the space's architecture encoding, proxy scores, or both, for a pool of architectures.
 
-A *pool* is the architectures of one (space, dataset) that have a validation accuracy and a finite value
-of every chosen proxy (an architecture with a failed score is left out and counted). The encoding is the
+A *pool* is the architectures of one (space, dataset) that have a validation accuracy and a score (not NaN)
+from every chosen proxy (an architecture with a failed score is left out and counted). The encoding is the
 space's own ``Space.encode`` (one-hot op per edge for NB201 and TNB101-micro, adjacency + ops for NB101,
 edge x op incidence of both DARTS cells for NB301, module slots for TNB101-macro). Proxy columns are any
 columns of the results frame — zcbench's own or imported ones such as ``snip@naslib``.
 
-How a proxy reaches a model is the model's ``zc_input`` (``models.py``): ``raw`` values (±inf clipped to
-±1e9 as NASLib does), or ``rank``: the rank within the pool, standardised. Ranking needs no accuracy, only
-the zero-cost scores every architecture of the pool has, so it leaks nothing from the test set.
+How a proxy reaches a model is the model's ``zc_input`` (``models.py``): ``raw`` values (±inf replaced by
+±1e9 as NASLib does; a column beyond float32's range log-compressed, order kept), or ``rank``: the rank
+within the pool, standardised. Ranking needs no accuracy, only the zero-cost scores every architecture of
+the pool has, so it leaks nothing from the test set.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..store.columns import proxy_columns
 
 FEATURE_SETS = ("encoding", "zc", "encoding+zc")
 CLIP = 1e9  # NASLib's zc_ensemble_evaluator replaces ±inf scores by ±1e9
+FLOAT32_MAX = 1e38  # a raw column beyond this is log-compressed (trees compute in float32, max 3.4e38)
 
 
 def uses_zc(features: str) -> bool:
@@ -64,11 +66,16 @@ def rank_standardise(scores: np.ndarray) -> np.ndarray:
 
 
 def zc_matrix(scores: np.ndarray, zc_input: str) -> np.ndarray:
-    """Proxy columns as a model takes them: ``raw`` (±inf → ±1e9) or ``rank`` (standardised ranks)."""
+    """Proxy columns as a model takes them: ``rank`` (standardised ranks) or ``raw``: the values, ±inf → ±1e9
+    as NASLib does, and a column that leaves float32's range (XGBoost and scikit-learn's trees compute in
+    float32; raw synflow can reach 1e50) as sign(x)·log10(1 + |x|), which keeps its order."""
     scores = np.asarray(scores, dtype=float)
     if zc_input == "rank":
         return rank_standardise(scores)
-    return np.clip(scores, -CLIP, CLIP)
+    out = np.where(np.isinf(scores), np.sign(scores) * CLIP, scores)
+    big = np.nanmax(np.abs(out), axis=0, initial=0.0) > FLOAT32_MAX
+    out[:, big] = np.sign(out[:, big]) * np.log10(1.0 + np.abs(out[:, big]))
+    return out
 
 
 def encode_archs(space_name: str, archs: Sequence[str]) -> np.ndarray:
