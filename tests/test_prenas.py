@@ -142,3 +142,32 @@ def test_bad_predictor_settings_refused_before_reading(given, needle, tmp_path):
     with pytest.raises(UsageError) as err:
         search(str(tmp_path / "missing.h5"), proxy=["params"], **given)  # checked before the file is opened
     assert needle in str(err.value)
+
+
+# Computed by zcbench before predictor-evolution moved to library models (main at the commit this branch
+# started from, 0d219dc: ``PYTHONPATH=<old checkout> python`` with the problem below): the other algorithms
+# must train the same architectures in the same order.
+BEFORE = {
+    "random": [[10481, 12578, 353, 12624, 7325, 8051], 216.4354715491794, [204880, 268515, 249440]],
+    "random+w": [[13164, 8126, 4106, 14489, 4368, 7865], 222.19636526087086, [190951, 171466, 206693]],
+    "ae": [[9841, 8046, 842, 2047, 7320, 12566], 218.1735037327141, [184744, 213101, 271471]],
+    "ae+m": [[9841, 8046, 842, 2047, 7320, 12566], 218.16991911549525, [219969, 231281, 221512]],
+    "pe-proxy": [[641, 6912, 3785, 6918, 4036, 663], 224.63091740078056, [143148, 197234, 188530]],
+}
+
+
+def test_random_ae_and_proxy_evolution_unchanged():
+    sp = get_space("nb201")
+    archs = sp.enumerate()
+    rng = np.random.default_rng(11)
+    x = np.vstack([sp.encode(a) for a in archs])
+    val = 70 + x @ rng.normal(0, 1, 30) + rng.normal(0, 0.3, len(archs))
+    proxy = val + rng.normal(0, 2, len(archs))
+    p = SearchProblem(sp, archs, val, val + 0.1, proxy[:, None], ["p"])
+    evo = {"population": 16, "sample": 4}
+    runs = [("random", "random", {}), ("random+w", "random", {"warmup": 500}), ("ae", "ae", evo),
+            ("ae+m", "ae", {**evo, "move": 0.5}), ("pe-proxy", "proxy-evolution", {**evo, "cycles": 200})]  # fmt: skip
+    for name, algo, kw in runs:
+        r = run_search(p, [Variant(name, algo, SearchSettings(**kw))], 30, 3, 5)[name]
+        got = [r.trained[0][:6], float(r.val[:, -1].sum()), [int(sum(t)) for t in r.trained]]
+        assert got == BEFORE[name], name
