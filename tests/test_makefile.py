@@ -101,8 +101,15 @@ def test_install_keeps_an_installed_torch_and_picks_the_cpu_build_otherwise(tmp_
         (
             "reproduce-prenas-nb201",
             "NAS-Bench-201",
-            ["zcbench score --space nb201", "--proxy params", "zcbench search", "--config prenas2022-nb201",
-             "--dump", "--curves", "environment.txt"],
+            [
+                "zcbench score --space nb201",
+                "--proxy params",
+                "zcbench search",
+                "--config prenas2022-nb201",
+                "--dump",
+                "--curves",
+                "environment.txt",
+            ],
         ),  # fmt: skip
     ],
 )

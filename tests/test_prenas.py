@@ -171,3 +171,27 @@ def test_random_ae_and_proxy_evolution_unchanged():
         r = run_search(p, [Variant(name, algo, SearchSettings(**kw))], 30, 3, 5)[name]
         got = [r.trained[0][:6], float(r.val[:, -1].sum()), [int(sum(t)) for t in r.trained]]
         assert got == BEFORE[name], name
+
+
+def test_every_nb201_format_keeps_the_cifar10_entrys_test_accuracy(tmp_path):
+    """v1.0/v1.1 .pth and both NATS formats: ``extra['trainval_test_accuracy']`` is the seed mean of the
+    ``cifar10`` entry's ori-test (fixture seeds 777, 888), only for CIFAR-10; ``search_accuracies`` uses it."""
+    cheap = {"params_of": lambda arch, ds: (0.1, 10.0)}
+    files = {
+        "v1_1.pth": lambda p: NB201.write_nb201_pth(p, [3, 9], **cheap),
+        "v1_0.pth": lambda p: NB201.write_nb201_pth(p, [3, 9], v1_0=True, **cheap),
+        "nats.pickle.pbz2": lambda p: NB201.write_nats_single(p, [3, 9], **cheap),
+        "nats-simple": lambda p: NB201.write_nats_simple(p, [3, 9], **cheap),
+    }
+    sp = get_space("nb201")
+    for name, write in files.items():
+        write(tmp_path / name)
+        bench = sp.load_dump(tmp_path / name, "cifar10", use_cache=False)
+        want = {i: np.mean([NB201.acc_value(i, "cifar10", "ori-test", s, 200) for s in (777, 888)]) for i in (3, 9)}
+        got = {r.index: r.extra["trainval_test_accuracy"] for r in bench.records}
+        assert got == pytest.approx(want), name
+        acc = sp.search_accuracies(bench)
+        assert [acc[r.arch] for r in bench.records] == [(r.val_accuracy, want[r.index]) for r in bench.records]
+        other = sp.load_dump(tmp_path / name, "cifar100", use_cache=False)
+        assert all("trainval_test_accuracy" not in r.extra for r in other.records)
+        assert sp.search_accuracies(other) == {r.arch: (r.val_accuracy, r.test_accuracy) for r in other.records}
