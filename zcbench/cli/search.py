@@ -143,8 +143,6 @@ def search(
 
         figure_paths(plot_path)  # a suffix matplotlib cannot write, or an unwritable place: refused now
     rep = run_search(results, config_path, **given)
-    for note in rep.notes:
-        click.echo(f"zcbench: note: {note}", err=True)
     files: dict = {}  # written together: all of them, or none
     if curves_path:
         files[curves_path] = rep.curves.to_csv(index=False, float_format="%.6g")
@@ -156,4 +154,6 @@ def search(
             curves = curves.assign(variant=curves["dataset"] + ": " + curves["variant"])
         files.update(render_search_curves(curves, plot_path, rep.which, title=rep.title))
     write_all(files)
+    for note in rep.notes:  # after the files: a command that fails says one line only
+        click.echo(f"zcbench: note: {note}", err=True)
     click.echo(format_frame(rep.table, fmt, rep.caption, digits), nl=False)
