@@ -172,7 +172,6 @@ def naslib_frame(shared_data):
     )  # fmt: skip
 
 
-@pytest.mark.slow
 def test_suite_zero_preset_test_sized_on_the_naslib_sample(naslib_frame):
     """The preset's protocol (XGBoost, NASLib's hyper-parameters) at 100 train / 135 test on the 235-architecture
     sample: ZC features beat the encoding by a wide margin, as Suite-Zero's 0.640 vs 0.907/0.908."""
