@@ -70,13 +70,19 @@ def write_suite_zero(path: Path, keys: list[str], datasets: tuple[str, ...], see
     return path
 
 
+NB201_SUITE_SIZE = 300  # enough for docs/predict.md's test-sized Suite-Zero protocol (100 train + 135 test)
+
+
 def write_suite_zero_files(folder: Path, nb201_archs: list[str]) -> list[Path]:
     """All five NAS-Bench-Suite-Zero files; the NB201 one holds ``nb201_archs`` (the miniature dump's
-    architectures, so imported and own scores meet)."""
+    architectures, so imported and own scores meet) and more cells up to ``NB201_SUITE_SIZE``."""
+    from zcbench.spaces.nb201 import all_arch_strings
+
+    more = [a for a in all_arch_strings()[::41] if a not in nb201_archs][: NB201_SUITE_SIZE - len(nb201_archs)]
     return [
         write_suite_zero(
             folder / "zc_nasbench201.json",
-            [naslib_nb201_key(a) for a in nb201_archs],
+            [naslib_nb201_key(a) for a in [*nb201_archs, *more]],
             ("cifar10", "cifar100", "ImageNet16-120"),
         ),
         write_suite_zero(folder / "zc_nasbench101.json", _NB101_KEYS, ("cifar10",), seed=1),

@@ -33,6 +33,7 @@ LAYERS = [
     {"settings", "formatting"},
     {"engine"},
     {"report", "imports"},
+    {"predictors"},
     {"search"},
     {"download"},
     {"api"},
@@ -118,7 +119,8 @@ def small_results(tmp_path_factory):
     "args",
     [["--help"], ["--version"], ["status", "r.h5"], ["export", "r.h5"], ["correlate", "r.h5"],
      ["merge", "r.h5", "-o", "m.h5"], ["compare", "r.h5", "synflow", "params", "--resamples", "50"],
-     ["agreement", "r.h5"], ["score", "--help"]],
+     ["agreement", "r.h5"], ["score", "--help"],
+     ["predict", "r.h5", "--features", "zc", "--model", "ridge", "--train", "2", "--test", "2", "--trials", "1"]],
 )  # fmt: skip
 def test_commands_that_compute_nothing_do_not_import_torch(args, small_results):
     p = subprocess.run([sys.executable, "-c", NO_TORCH, *args], cwd=small_results, capture_output=True, text=True)

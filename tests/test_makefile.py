@@ -89,3 +89,41 @@ def test_install_keeps_an_installed_torch_and_picks_the_cpu_build_otherwise(tmp_
     (bin_dir / "nvidia-smi").chmod(0o755)
     p = subprocess.run(["make", "-n", "install", "PYTHON=python3"], cwd=REPO, capture_output=True, text=True, env=env)
     assert "install torch" in p.stdout and "download.pytorch.org/whl/cpu" not in p.stdout  # a GPU: PyPI's CUDA wheel
+
+
+@pytest.mark.parametrize(
+    "target, needs, commands",
+    [
+        (
+            "reproduce-suite-zero-predict",
+            "zc_nasbench201.json",
+            ["zcbench import naslib", "zcbench predict", "--config suite-zero-xgb", "--plot", "environment.txt"],
+        ),
+        (
+            "reproduce-prenas-nb201",
+            "NAS-Bench-201",
+            [
+                "zcbench score --space nb201",
+                "--proxy params",
+                "zcbench search",
+                "--config prenas2022-nb201",
+                "--dump",
+                "--curves",
+                "environment.txt",
+            ],
+        ),  # fmt: skip
+    ],
+)
+def test_predictor_targets_show_their_commands_and_stop_without_data(target, needs, commands, tmp_path):
+    """The Suite-Zero predictor and PRE-NAS reproductions: every command visible with make -n; without the
+    file they need, one stop naming it and how to download it, and no results left behind."""
+    args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"]
+    p = subprocess.run(["make", "-n", target, *args], cwd=REPO, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    for cmd in commands:
+        assert cmd in p.stdout, cmd
+    assert "cifar-10-batches-py" not in p.stdout and "cifar-100-python" not in p.stdout  # no image set needed
+    p = subprocess.run(["make", "-s", target, *args], cwd=REPO, capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0 and needs in out and f"zcbench download --for {target}" in out
+    assert not (tmp_path / "reports" / target / "results.h5").exists()

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from zcbench.errors import UsageError
+from zcbench.predictors.features import rank_standardise
 from zcbench.search import (
     ALGORITHMS,
     RoundsResult,
@@ -27,7 +28,7 @@ from zcbench.search import (
     run_search,
     speedup_table,
 )
-from zcbench.search.predictor import BaggedRidge, fit_ridge, rank_standardise
+from zcbench.search.algorithms import stratified_pick
 from zcbench.spaces import get_space
 from zcbench.spaces.nb201 import OPS, parse_arch_string
 
@@ -168,7 +169,15 @@ def test_encodings_shapes():
     assert get_space("nb201").encode(get_space("nb201").enumerate()[5]).sum() == 6
     micro = get_space("tnb101_micro").encode("64-41414-0_12_333")
     assert micro.reshape(6, 4).argmax(1).tolist() == [0, 1, 2, 3, 3, 3]
-    assert get_space("nb301").encode(get_space("nb301").sample(1, 0)[0]) is None  # no encoding: proxies only
+    normal, reduce = [("sep_conv_3x3", 0), ("skip_connect", 1)] * 4, [("max_pool_3x3", 1), ("max_pool_3x3", 0)] * 4
+    g = f"Genotype(normal={normal}, normal_concat=[2, 3, 4, 5], reduce={reduce}, reduce_concat=[2, 3, 4, 5])"
+    darts = get_space("nb301").encode(get_space("nb301").parse(g)).reshape(2, 14, 8)
+    assert darts.sum() == 16 and darts[0, 0, 4] == 1 and darts[0, 1, 3] == 1  # node 2: sep_conv from 0, skip from 1
+    assert darts[0, 2:5].sum() == 2 and darts[1, 0, 1] == darts[1, 1, 1] == 1  # node 3 reads 0 and 1 (edges 2, 3)
+    swapped = g.replace("('max_pool_3x3', 1), ('max_pool_3x3', 0)", "('max_pool_3x3', 0), ('max_pool_3x3', 1)")
+    assert np.array_equal(get_space("nb301").encode(get_space("nb301").parse(swapped)).reshape(2, 14, 8), darts)
+    macro = get_space("tnb101_macro").encode("64-41234-basic").reshape(6, 5)
+    assert macro.argmax(1).tolist() == [4, 1, 2, 3, 4, 0] and macro.sum() == 6  # slot 6 empty
     e = get_space("nb101").encode(
         json.dumps({"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "maxpool3x3", "output"]})
     )
@@ -312,16 +321,16 @@ def test_predictor_evolution_beats_random_search(synth):
     assert pred > rand + 0.8
 
 
-def test_ridge_recovers_a_linear_function():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 5))
-    y = x @ np.array([1.0, -2.0, 0.5, 0.0, 3.0]) + 4.0
-    w, b = fit_ridge(x, y, alpha=1e-6)
-    assert np.allclose(w, [1.0, -2.0, 0.5, 0.0, 3.0], atol=1e-4) and b == pytest.approx(4.0, abs=1e-4)
-    pred = BaggedRidge(1e-6, 4).fit(x, y, rng).predict(x[:3])
-    assert np.allclose(pred, y[:3], atol=1e-3)
+def test_rank_standardise_and_stratified_pick():
     z = rank_standardise(np.array([[3.0], [np.nan], [1.0], [2.0]]))
     assert z[:, 0].argsort().tolist() == [1, 2, 3, 0] and z.mean() == pytest.approx(0.0)
+    pred = np.arange(10.0)[::-1]  # position i predicted 9 - i: best first
+    rng = np.random.default_rng(0)
+    assert stratified_pick(pred, 3, 0.0, rng) == [0, 1, 2]  # greedy: the 3 best predicted
+    for _ in range(20):  # 2 best, then one from each of 2 equal strata of the remaining 8 (positions 2-5, 6-9)
+        got = stratified_pick(pred, 4, 0.5, rng)
+        assert got[:2] == [0, 1] and 2 <= got[2] <= 5 and 6 <= got[3] <= 9
+    assert sorted(stratified_pick(pred, 12, 0.0, rng)) == list(range(10))  # never more than there are
 
 
 # -- speed-up --------------------------------------------------------------------------------------
@@ -532,7 +541,8 @@ def test_cli_search_table_curves_and_config(results_file, tmp_path):
     ],
 )
 def test_cli_bad_inputs_one_line_exit_2(results_file, extra, needle):
-    args = ["search", str(results_file), *ARGS, "--budget", "5", "--rounds", "1", *extra]
+    base = ARGS if "--dataset" not in extra else [a for a in ARGS if a not in ("--dataset", "cifar100")]
+    args = ["search", str(results_file), *base, "--budget", "5", "--rounds", "1", *extra]
     res = CliRunner().invoke(_cli(), args)
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and len(res.stderr.strip().splitlines()) == 1

@@ -113,3 +113,8 @@ def test_ties_rank_proxies_only_among_their_own_truth(files):
 def test_search_refuses_proxies_of_different_truths(files, tmp_path):
     res = run("search", files["mixed"], "--proxy", "params", "--proxy", "flops", "--budget", "3", "--rounds", "1")
     assert res.exit_code == 2 and "different accuracies" in res.stderr
+
+
+def test_predict_refuses_proxies_of_different_truths(files):
+    res = run("predict", files["mixed"], "--features", "zc", "--proxy", "params", "--proxy", "flops")
+    assert res.exit_code == 2 and "different accuracies" in res.stderr

@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 # the Python API (zcbench.api defines them; its __all__ is this tuple)
 API = (
     "ArchSelection", "Execution", "OpenSpace", "RunSettings", "agreement", "compare", "compare_paper", "correlate",
-    "import_scores", "list_proxies", "list_spaces", "load_results", "open_space", "score", "status", "ties",
+    "import_scores", "list_proxies", "list_spaces", "load_results", "open_space", "predict", "score", "status",
+    "ties",
 )  # fmt: skip
 _LAZY = {
     **dict.fromkeys(API, "zcbench.api"),

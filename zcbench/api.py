@@ -323,6 +323,46 @@ def _proxy_columns(frame) -> list[str]:
     return proxy_columns(frame)
 
 
+# -- predictors and search ---------------------------------------------------------------------------
+def predict(results=DEFAULT_RESULTS, config: str | None = None, **settings: Any) -> pd.DataFrame:
+    """How well a predictor trained on N architectures ranks M others (docs/predict.md): one row per
+    (feature set, model, N) with ``spearman_mean/std`` and ``kendall_mean/std`` over seeded trials.
+
+    ``config`` is a preset name (``suite-zero-xgb``) or a YAML file; ``settings`` are its keys, which
+    override it: ``space``, ``dataset``, ``features`` (``encoding``, ``zc``, ``encoding+zc``), ``model``
+    (``xgb``, ``rf``, ``gp``, ``ridge``, ``svr``, ``mlp``), ``train`` (sizes, e.g. ``[10, 100]``), ``test``,
+    ``trials``, ``seed``, ``proxy`` (columns or wildcards, ``snip@naslib`` included), ``source``
+    (``naslib``: imported scores under their bare names), ``params`` (``{model: {setting: value}}``).
+    A preset with published values adds ``paper_spearman``, ``paper_std`` and ``delta`` columns."""
+    from .predictors import predict_frame, resolve
+    from .predictors.run import settings_of
+
+    cfg = resolve(config, settings)
+    checked = settings_of(cfg)  # every setting is refused or accepted before the results are read
+    where = str(results) if not _is_frame(results) else "the results"
+    return predict_frame(_frame(results), cfg, where, checked)
+
+
+def search(results=DEFAULT_RESULTS, config: str | None = None, **settings: Any):
+    """Zero-cost and predictor-assisted search on RESULTS' accuracies (docs/search.md; called as
+    ``zcbench.api.search``, since ``zcbench.search`` is the package): a
+    :class:`zcbench.search.SearchReport` whose ``table`` has one row per (dataset, variant) with
+    ``final_val``, ``final_test``, ``std_test`` and the speed-up, and whose ``curves`` are the mean curves.
+    ``config`` is a preset name (``prenas2022-nb201``) or a YAML file; ``settings`` are its keys
+    (``space``, ``dataset``, ``proxy``, ``algo``, ``budget``, ``rounds``, ``model``, ``dump`` ...)."""
+    from .search import resolve_config, search_results
+
+    cfg = resolve_config(config, settings)
+    where = str(results) if not _is_frame(results) else "the results"
+    return search_results(_frame(results), cfg, where)
+
+
+def _is_frame(results) -> bool:
+    import pandas as pd
+
+    return isinstance(results, pd.DataFrame)
+
+
 # -- published scores --------------------------------------------------------------------------------
 def import_scores(
     path: str | Path,

@@ -6,7 +6,7 @@ them all costs milliseconds; a missing module is a bug and fails loudly.
 
 from __future__ import annotations
 
-from . import bench, compare, download, imports, info, report, score, search, store  # noqa: F401 (commands)
+from . import bench, compare, download, imports, info, predict, report, score, search, store  # noqa: F401 (commands)
 from .app import main
 
 __all__ = ["main"]

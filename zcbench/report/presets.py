@@ -3,7 +3,7 @@
 The built-in presets are package data (``zcbench/configs/<kind dir>/<name>.yaml``, read with
 :mod:`importlib.resources`), so an editable checkout and a regular install find the same files without
 any path search. ``$ZCBENCH_CONFIGS`` names a user's own preset directory with the same layout
-(``protocols/``, ``papers/``, ``search/``); a preset there wins over a built-in one of the same name.
+(``protocols/``, ``papers/``, ``search/``, ``predict/``); a preset there wins over a built-in one of the same name.
 A name ending in ``.yaml``/``.yml`` is a file path and is read as given.
 """
 
@@ -23,7 +23,12 @@ if TYPE_CHECKING:  # importlib.resources.abc is 3.11+; only the annotations need
 
 ENV = "ZCBENCH_CONFIGS"
 # kind -> (directory under configs/, how an error message names one)
-KINDS = {"protocol": ("protocols", "protocol"), "paper": ("papers", "paper"), "search": ("search", "search config")}
+KINDS = {
+    "protocol": ("protocols", "protocol"),
+    "paper": ("papers", "paper"),
+    "search": ("search", "search config"),
+    "predict": ("predict", "predict config"),
+}
 
 
 def _kind(kind: str) -> tuple[str, str]:

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UsageError
+from ..predictors.features import uses_encoding, uses_zc, zc_matrix
+from ..predictors.models import MODELS, make_predictor
 from ..registry import Registry
-from .predictor import BaggedRidge, rank_standardise
 from .problem import SearchProblem, TrainedCounter
 
 STALL = 1000  # consecutive already-trained children before a fresh random arch is forced in
@@ -28,10 +30,12 @@ class SearchSettings:
     population: int = 64
     sample: int = 10
     cycles: int = 1000  # proxy-evolution: proxy-only evolution steps
-    candidates: int = 20  # predictor-evolution: children scored by the predictor per step
+    candidates: int = 100  # predictor-evolution: offspring candidates scored by the predictor per generation
     min_train: int = 10  # predictor-evolution: plain AE until this many are trained
-    ridge_alpha: float = 1.0
-    ensemble: int = 5  # bagged ridge models
+    model: str = "rf"  # predictor-evolution: the predictor (zcbench.predictors.MODELS)
+    features: str = "encoding+zc"  # predictor-evolution: its features (encoding, zc, encoding+zc)
+    offspring: int = 10  # predictor-evolution: candidates trained per generation
+    explore: float = 0.2  # predictor-evolution: share of them drawn from lower prediction percentiles
     count_repeats: bool = False  # every query is a trained model, repeats included (the notebook's count)
 
 
@@ -47,14 +51,17 @@ class Algorithm:
     options: tuple[str, ...] = ()
     mutates: bool = True
     summary: str = ""
+    label: tuple[str, ...] = ()  # settings a variant's name shows, e.g. predictor-evolution[rf,encoding]
 
 
 ALGORITHMS: Registry[Algorithm] = Registry("search algorithm")
 
 
-def register_algorithm(name: str, options: tuple[str, ...] = (), mutates: bool = True, summary: str = ""):
+def register_algorithm(
+    name: str, options: tuple[str, ...] = (), mutates: bool = True, summary: str = "", label: tuple[str, ...] = ()
+):
     def deco(fn: AlgoFn) -> AlgoFn:
-        ALGORITHMS.add(name, Algorithm(name, fn, options, mutates, summary))
+        ALGORITHMS.add(name, Algorithm(name, fn, options, mutates, summary, label))
         return fn
 
     return deco
@@ -180,53 +187,85 @@ def proxy_evolution(problem: SearchProblem, budget: int, rng: np.random.Generato
     return _train_then_random(problem, budget, problem.by_proxy(list(visited)), rng, s)
 
 
-def _features(problem: SearchProblem) -> Callable[[list[int]], np.ndarray]:
-    """Predictor features of domain ids: the space's encoding (if any) + rank-standardised proxy
-    scores; cached on the problem so rounds share them."""
-    cache = problem.cache.setdefault("predictor-features", {})
-    if "proxy" not in cache:
-        cache["proxy"] = rank_standardise(problem.scores)
-        cache["enc"] = {}
-    enc, proxy, rows = problem.encoder(), cache["proxy"], cache["enc"]
+class _Features:
+    """Predictor features of domain ids (``zcbench.predictors``'s feature sets): the space's encoding, computed
+    per architecture when first needed and cached on the problem so rounds share it, and/or the proxy
+    columns as the model takes them (raw for trees, standardised ranks within the domain otherwise)."""
 
-    def feats(ids: list[int]) -> np.ndarray:
-        if enc is None:
-            return proxy[ids]
-        for i in ids:
-            if i not in rows:
-                rows[i] = enc(problem.archs[i])
-        return np.hstack([np.vstack([rows[i] for i in ids]), proxy[ids]])
+    def __init__(self, problem: SearchProblem, s: SearchSettings) -> None:
+        self.problem = problem
+        self.enc = problem.encoder() if uses_encoding(s.features) else None
+        if uses_encoding(s.features) and self.enc is None:
+            raise UsageError(f"space {problem.space.name!r} has no encoding; use features zc")
+        self.rows = problem.cache.setdefault("predictor-encoding", {})
+        self.zc = None
+        if uses_zc(s.features):
+            key = f"predictor-zc-{MODELS.get(s.model).zc_input}"
+            if key not in problem.cache:
+                problem.cache[key] = zc_matrix(problem.scores, MODELS.get(s.model).zc_input)
+            self.zc = problem.cache[key]
 
-    return feats
+    def __call__(self, ids: list[int]) -> np.ndarray:
+        parts = []
+        if self.enc is not None:
+            for i in ids:
+                if i not in self.rows:
+                    self.rows[i] = self.enc(self.problem.archs[i])
+            parts.append(np.vstack([self.rows[i] for i in ids]))
+        if self.zc is not None:
+            parts.append(self.zc[ids])
+        return np.hstack(parts)
+
+
+def _offspring(problem: SearchProblem, ev: _Evolution, rng: np.random.Generator, k: int) -> list[int]:
+    """Up to ``k`` distinct untrained children, each one random mutation of its own tournament parent
+    (``k`` attempts; a child already trained or already a candidate is not retried)."""
+    cands: list[int] = []
+    for _ in range(k):
+        child = _mutate(problem, ev.counter, ev.parent(), rng, 0.0)
+        if child is not None and not ev.counter.seen(child) and child not in cands:
+            cands.append(child)
+    return cands
+
+
+def stratified_pick(pred: np.ndarray, k: int, explore: float, rng: np.random.Generator) -> list[int]:
+    """``k`` positions of ``pred``: the ``k - e`` best predicted, and ``e = round(explore * k)`` more, one
+    drawn uniformly from each of ``e`` equal percentile strata of the rest of the ranking (best first)."""
+    order = np.argsort(-np.asarray(pred, dtype=float), kind="stable")
+    k = min(int(k), len(order))
+    n_explore = min(int(round(explore * k)), k)
+    chosen = [int(i) for i in order[: k - n_explore]]
+    rest = order[k - n_explore :]
+    if n_explore and len(rest):
+        chosen += [int(stratum[rng.integers(len(stratum))]) for stratum in np.array_split(rest, n_explore)]
+    return chosen
 
 
 @register_algorithm(
-    "predictor-evolution", summary="PRE-NAS-style: a ridge predictor on encoding + proxies picks which child to train"
+    "predictor-evolution",
+    summary="PRE-NAS: evolution whose offspring a predictor (default random forest) picks before training",
+    label=("model", "features"),
 )
 def predictor_evolution(
     problem: SearchProblem, budget: int, rng: np.random.Generator, s: SearchSettings
 ) -> TrainedCounter:
-    """Predictor-assisted aging evolution in the manner of PRE-NAS (Peng et al., GECCO 2022) —
-    PRE-NAS-*style*, not a reproduction: its exact predictor and settings are not known here.
-    Each step mutates ``candidates`` tournament parents; a bagged ridge model fitted on every
-    trained arch (features: one-hot encoding where the space has one + standardised proxy ranks)
-    picks the untrained child with the best predicted val accuracy. Plain AE until ``min_train``."""
+    """Predictor-assisted evolution after PRE-NAS (Peng et al., GECCO 2022; IEEE TEVC 27(1), 2023), as far
+    as the papers describe it; the choices where they do not are in docs/search.md. The initial population
+    (``population`` random architectures) is trained. Each generation mutates tournament parents into up to
+    ``candidates`` untrained offspring, fits the predictor (``model`` on ``features``) on every trained
+    architecture, and trains ``offspring`` of them: the best predicted, and with ``explore`` > 0 some drawn
+    from lower percentile strata of the predicted ranking. Trained offspring join the population, the
+    oldest leave it (aging). Plain AE until ``min_train`` are trained."""
     ev = _Evolution(problem, budget, rng, s)
-    feats = _features(problem)
-    model = BaggedRidge(s.ridge_alpha, s.ensemble)
+    feats = _Features(problem, s)
     while not ev.counter.done:
         c = ev.counter
-        if len(c.order) < s.min_train:
+        cands = _offspring(problem, ev, rng, s.candidates) if len(c.order) >= s.min_train else []
+        if not cands:  # too few trained yet, or every child already trained: an ordinary AE step
             ev.add(_mutate(problem, c, ev.parent(), rng, 0.0))
             continue
-        cands: list[int] = []
-        for _ in range(s.candidates):
-            child = _mutate(problem, c, ev.parent(), rng, 0.0)
-            if child is not None and not c.seen(child) and child not in cands:
-                cands.append(child)
-        if not cands:  # every child already trained: an ordinary (free) AE step
-            ev.add(_mutate(problem, c, ev.parent(), rng, 0.0))
-            continue
-        model.fit(feats(c.order), problem.val[c.order], rng)
-        ev.add(cands[int(np.argmax(model.predict(feats(cands))))])
+        model = make_predictor(s.model, int(rng.integers(2**31 - 1))).fit(feats(c.order), problem.val[c.order])
+        pred = model.predict(feats(cands))
+        for i in stratified_pick(pred, min(s.offspring, c.budget - len(c.order)), s.explore, rng):
+            ev.add(cands[i])
     return ev.counter

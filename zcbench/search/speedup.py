@@ -27,7 +27,12 @@ class Variant:
 
 
 def variant_name(algo: str, s: SearchSettings) -> str:
+    """``ae+warmup3000+move0.75``; an algorithm's ``label`` settings in brackets:
+    ``predictor-evolution[rf,encoding]``."""
     name = algo
+    label = ALGORITHMS.get(algo).label
+    if label:
+        name += "[" + ",".join(str(getattr(s, k)) for k in label) + "]"
     if s.warmup:
         name += f"+warmup{s.warmup}"
     if s.move:
@@ -113,8 +118,24 @@ def check_sizes(problem: SearchProblem, variants: Sequence[Variant], budget: int
             raise UsageError(f"--move is a probability, got {v.settings.move}")
         if v.settings.population < 1 or v.settings.sample < 1:
             raise UsageError("--population and --sample must be at least 1")
+        if v.algo == "predictor-evolution":
+            check_predictor(v.settings)
     if any(ALGORITHMS.get(v.algo).mutates for v in variants):
         problem.check_mutable()
+
+
+def check_predictor(s: SearchSettings) -> None:
+    """predictor-evolution's settings: a registered model, a feature set, sensible counts."""
+    from ..predictors.features import check_features
+    from ..predictors.models import MODELS
+
+    MODELS.get(s.model)
+    if check_features([s.features]) != [s.features]:
+        raise UsageError(f"features takes one feature set, got {s.features!r}")
+    if s.offspring < 1 or s.candidates < 1:
+        raise UsageError("--offspring and --candidates must be at least 1")
+    if not 0.0 <= s.explore <= 1.0:
+        raise UsageError(f"--explore is a share between 0 and 1, got {s.explore}")
 
 
 def run_search(
@@ -211,6 +232,7 @@ def speedup_table(results: dict[str, RoundsResult], baselines: dict[str, str], w
                 f"final_{which}": float(res.mean(which)[-1]),
                 f"std_{which}": float(res.std(which)[-1]),
                 "final_val": float(res.mean("val")[-1]),
+                "std_val": float(res.std("val")[-1]),
                 "baseline_final": target,
                 "models_to_baseline": n if n is not None else "—",
                 "speedup": budget / n if n is not None else float("nan"),

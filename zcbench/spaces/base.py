@@ -110,9 +110,14 @@ class Space(ABC):
         return arch
 
     def encode(self, arch: str) -> np.ndarray | None:
-        """A fixed-length numeric encoding for the search predictor, or None (the predictor then sees
-        proxy scores only)."""
+        """A fixed-length numeric encoding of ``arch``: the architecture features of ``zcbench predict`` and of
+        the search predictor. None where a space has none (every built-in space has one)."""
         return None
+
+    def search_accuracies(self, bench: Benchmark) -> dict[str, tuple[float, float]]:
+        """(validation, test) accuracy of each architecture of ``bench`` as search papers on this benchmark
+        report them (``zcbench search --dump``); by default the dump's own pair."""
+        return {r.arch: (r.val_accuracy, r.test_accuracy) for r in bench.records}
 
     def from_naslib(self, key: str) -> str:
         """The canonical string of an architecture written in NASLib's encoding (the keys of the

@@ -198,6 +198,24 @@ def genotype_to_compact(g: Genotype) -> tuple:
     return tuple(out)
 
 
+# -- predictor encoding ------------------------------------------------------------------------
+
+NUM_EDGES = sum(k + 2 for k in range(STEPS))  # 14 possible (input -> intermediate node) edges per cell
+
+
+def encode_genotype(g: Genotype) -> list[float]:
+    """Per cell (normal, then reduce), the 14 possible edges x 8 ``PRIMITIVES``: the count of pairs that
+    put that op on that edge (0 or 1; 2 only when a node takes the same input twice with the same op).
+    Edge ids are the NB301 ConfigSpace ones (``start_k + input``), so the order of a node's two pairs
+    does not matter. 224 numbers; the predictor features of ``zcbench predict`` and ``zcbench search``."""
+    out = [0.0] * (2 * NUM_EDGES * len(PRIMITIVES))
+    for c, cell in enumerate((g.normal, g.reduce)):
+        for i, (op, inp) in enumerate(cell):
+            edge = _EDGE_START[i // 2] + inp
+            out[(c * NUM_EDGES + edge) * len(PRIMITIVES) + PRIMITIVES.index(op)] += 1.0
+    return out
+
+
 # -- NB301 ConfigSpace dict --------------------------------------------------------------------
 
 

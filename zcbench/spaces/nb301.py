@@ -58,6 +58,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from ..data.spec import InputSpec
@@ -68,6 +69,7 @@ from .darts_genotype import (
     Genotype,
     compact_to_genotype,
     config_to_genotype,
+    encode_genotype,
     format_genotype,
     parse_genotype,
     sample_genotypes,
@@ -335,6 +337,10 @@ class NB301(Space):
     def from_naslib(self, key: str) -> str:
         """NASLib's encoding (the Suite-Zero keys) → this space's canonical string."""
         return self.parse(naslib_key_to_arch(key))
+
+    def encode(self, arch: str) -> np.ndarray:
+        """Edge x op incidence of both cells (``darts_genotype.encode_genotype``, 2 x 14 x 8 = 224 numbers)."""
+        return np.asarray(encode_genotype(parse_genotype(arch)), dtype=float)
 
     def enumerate(self) -> list[str]:
         raise UsageError("space 'nb301' is too large to enumerate; give --archs, --dump or --sample")

@@ -362,6 +362,16 @@ class TNB101Macro(_TNB101):
     def _all(self) -> list[str]:
         return macro_archs()
 
+    def encode(self, arch: str) -> np.ndarray:
+        """6 module slots x 5 one-hot of ``64-<code>-basic`` (0 = no module in that slot, 1-4 the module
+        type), as NASLib's ``adjacency_one_hot`` for TNB101-macro: the predictor features."""
+        m = _MACRO_RE.match(self.parse(arch))
+        assert m is not None
+        code = [int(c) for c in m.group(1)] + [0] * (6 - len(m.group(1)))
+        out = np.zeros((6, 5))
+        out[np.arange(6), code] = 1.0
+        return out.ravel()
+
     def neighbours(self, arch: str) -> list[str]:
         """Codes one edit away: one module changed to another type (1-4), one module inserted
         (length < 6) or one removed (length > 4); only codes ``_macro_ok`` accepts, deduplicated.
