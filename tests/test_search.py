@@ -561,3 +561,25 @@ def test_cli_missing_results_file(tmp_path):
     res = CliRunner().invoke(_cli(), ["search", str(tmp_path / "nope.h5"), *ARGS])
     assert res.exit_code == 2 and "no such results file" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_search_without_test_accuracies_says_so_and_writes_no_inf(tmp_path):
+    """#19 §9: a results file with validation accuracies only (an imported Suite-Zero file) is refused for a
+    test-accuracy report with a hint, and --report val writes curves without -inf and without numpy warnings."""
+    import docs_fixtures as DF
+
+    from zcbench.cli import main
+    from zcbench.spaces import get_space
+
+    archs = get_space("nb201").sample(30, 1)
+    suite = DF.write_suite_zero(tmp_path / "zc_nasbench201.json", [DF.naslib_nb201_key(a) for a in archs], ("cifar10",))
+    out = tmp_path / "r.h5"
+    assert CliRunner().invoke(main, ["import", "naslib", str(suite), "--out", str(out)]).exit_code == 0
+    base = ["search", str(out), "--proxy", "synflow@naslib", "--budget", "8", "--rounds", "2"]
+    res = CliRunner().invoke(main, [*base, "--curves", str(tmp_path / "c.csv")])
+    assert res.exit_code == 2 and "no test accuracies" in res.stderr and "--report val" in res.stderr
+    assert not (tmp_path / "c.csv").exists()
+    res = CliRunner().invoke(main, [*base, "--report", "val", "--curves", str(tmp_path / "c.csv")])
+    assert res.exit_code == 0, res.output
+    assert "inf" not in (tmp_path / "c.csv").read_text()
+    assert "Warning" not in res.stderr and "no test accuracies" in res.stdout

@@ -141,8 +141,8 @@ class TrainedCounter:
         self.history_val.append(float(self.problem.val[self.best]))
         self.history_test.append(float(self.problem.test[self.best]))
         t = float(self.problem.test[i])
-        prev = self.history_best_test[-1] if self.history_best_test else -np.inf
-        self.history_best_test.append(t if t > prev else prev)
+        prev = self.history_best_test[-1] if self.history_best_test else np.nan
+        self.history_best_test.append(t if np.isnan(prev) or t > prev else prev)  # NaN until a test accuracy
         return v
 
     def draw(self, rng: np.random.Generator) -> int | None:

@@ -75,7 +75,9 @@ def _problems(frame: pd.DataFrame, cfg: Mapping[str, Any], where: str) -> tuple[
     return space, problems
 
 
-def _test_source(space: str, dataset: str, dump: str | None) -> str:
+def _test_source(space: str, dataset: str, dump: str | None, problem: SearchProblem) -> str:
+    if not np.isfinite(problem.test).any():
+        return "no test accuracies"
     if space == "nb201" and dataset == "cifar10":
         return "test: NB201's cifar10 entry (train+valid)" if dump else "test: NB201's cifar10-valid entry"
     return "test: the results file's" if not dump else "test: the dump's"
@@ -90,18 +92,24 @@ def search_results(frame: pd.DataFrame, cfg: Mapping[str, Any], where: str = "th
     for problem in problems.values():
         check_sizes(problem, variants, cfg["budget"], cfg["rounds"])
     which = REPORTS[cfg["report"]]
+    for ds, problem in problems.items():
+        if which != "val" and not np.isfinite(problem.test).any():
+            raise UsageError(
+                f"{space}/{ds}: {where} holds no test accuracies (imported NAS-Bench-Suite-Zero files publish "
+                "validation accuracies only): use --report val, or give --dump"
+            )
     tables, curves, notes = [], [], []
     for ds, problem in problems.items():
         res = run_search(problem, variants, cfg["budget"], cfg["rounds"], cfg["seed"])
         tables.append(speedup_table(res, baselines, which).assign(dataset=ds))
         curves.append(curves_frame(res).assign(dataset=ds))
-        if space == "nb201" and ds == "cifar10" and not cfg["dump"]:
+        if space == "nb201" and ds == "cifar10" and not cfg["dump"] and np.isfinite(problem.test).any():
             notes.append("CIFAR-10 test accuracies are the cifar10-valid entry's; give --dump for the cifar10 "
                          "entry (trained on train+valid) that NB201 search papers report")  # fmt: skip
     table = pd.concat(tables, ignore_index=True)
     table = table[["dataset", *[c for c in table.columns if c != "dataset"]]]
     table = add_published(table, cfg.get("published"))
-    sizes = "; ".join(f"{ds}: {len(p)} architectures in the domain, {_test_source(space, ds, cfg['dump'])}"
+    sizes = "; ".join(f"{ds}: {len(p)} architectures in the domain, {_test_source(space, ds, cfg['dump'], p)}"
                       for ds, p in problems.items())  # fmt: skip
     first, last = cfg["seed"], cfg["seed"] + cfg["rounds"] - 1
     title = f"{space}/{'+'.join(problems)}, proxy {', '.join(cfg['proxy'])}"

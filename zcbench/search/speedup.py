@@ -97,10 +97,12 @@ class RoundsResult:
     best_test: np.ndarray | None = None  # best test accuracy trained so far (the notebook's curve)
 
     def mean(self, which: str = "test") -> np.ndarray:
-        return getattr(self, which).mean(axis=0)
+        with np.errstate(invalid="ignore"):  # NaN where the file has no accuracy of that kind, without a warning
+            return getattr(self, which).mean(axis=0)
 
     def std(self, which: str = "test") -> np.ndarray:
-        return getattr(self, which).std(axis=0)
+        with np.errstate(invalid="ignore"):
+            return getattr(self, which).std(axis=0)
 
 
 def check_sizes(problem: SearchProblem, variants: Sequence[Variant], budget: int, rounds: int) -> None:
