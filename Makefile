@@ -14,8 +14,9 @@ torch:
 install: torch
 	$(PIP) install -e '.[dev]'
 
+# every core (pytest-xdist), one test file per worker: a file's tests share their fixtures
 test: install
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto --dist loadfile
 
 demo: install
 	zcbench score --space nb201 --sample 50 --proxy params --proxy flops --proxy synflow --out results/demo.h5
