@@ -178,7 +178,7 @@ def plan_run(
         attrs, rows = run_state(out, key) if out is not None else (None, None)
         done: set[str] = set()
         if attrs is not None:
-            why = identity_conflict(attrs, info, allow_mixed)
+            why = identity_conflict(attrs, info, allow_mixed, hardware=False)  # the GPU's: when workers report it
             if why is not None:
                 raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
             failed = {a for a, r in rows.rows.items() if r.failed}

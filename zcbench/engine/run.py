@@ -18,6 +18,7 @@ from ..settings import DEFAULT_RESULTS, ArchSelection, Execution, RunSettings
 from ..store import ResultStore, check_results_file
 from .devices import check_device_spec, resolve_devices
 from .faults import FaultPolicy
+from .fleet import Fleet, WorkerPlan
 from .monitor import Progress, StopFlag
 from .plan import plan_run
 from .recorder import RowWriter
@@ -38,6 +39,7 @@ class RunSummary:
     retried: int = 0
     notes: tuple[str, ...] = ()
     written: bool = True  # False when there was nothing to store and no results file exists
+    peak_memory: int = 0  # bytes: the most GPU memory one worker's allocator held (0 on CPUs)
 
     def line(self) -> str:
         shard = f" [shard {self.shard[0]}/{self.shard[1]}]" if self.shard else ""
@@ -95,26 +97,13 @@ def run_scoring(
     for note in settings.notes:
         log(note)
     policy = FaultPolicy(execution.timeout, log)
+    workers = WorkerPlan(settings, tuple(devices), execution.workers, worker_threads(), core_cls)
     try:
         with ResultStore(out, allow_mixed=allow_mixed) as store:
             writer = RowWriter(plan, store, bar)
+            fleet = Fleet(policy, writer, stop, log, per_device=max(1, execution.workers))
             stop.install()
-            if execution.executor == "ray":
-                from .ray_pool import RayPool
-
-                RayPool(
-                    settings, devices[0], execution.workers, worker_threads(), policy, writer, stop, core_cls, log
-                ).run(todo)
-            elif execution.workers == 0:
-                from .serial import run_serial
-
-                run_serial(settings, devices[0], todo, writer, stop, core_cls)
-            else:
-                from .local import LocalPool
-
-                LocalPool(settings, devices, execution.workers, worker_threads(), policy, writer, stop, core_cls).run(
-                    todo
-                )
+            _execute(execution, workers, fleet, todo)
             writer.flush()
     finally:
         stop.restore()
@@ -130,6 +119,7 @@ def run_scoring(
         plan.retried,
         settings.notes,
         out.exists(),
+        fleet.peak,
     )
     if stop.set:
         raise Interrupted(
@@ -137,3 +127,19 @@ def run_scoring(
             "run the same command again to resume"
         )
     return summary
+
+
+def _execute(execution: Execution, workers: WorkerPlan, fleet: Fleet, todo: list) -> None:
+    """Run ``todo`` on the executor ``execution`` names: Ray actors, this process, or local workers."""
+    if execution.executor == "ray":
+        from .ray_pool import RayPool
+
+        RayPool(workers, fleet).run(todo)
+    elif execution.workers == 0:
+        from .serial import run_serial
+
+        run_serial(workers, fleet, todo)
+    else:
+        from .local import LocalPool
+
+        LocalPool(workers, fleet).run(todo)
