@@ -375,7 +375,7 @@ def test_devices(tmp_path, archs_file):
 def test_bench_engine_rows(tmp_path):
     from zcbench.engine.bench_engine import engine_throughput, format_throughput
 
-    rows = engine_throughput(proxies=["params"], n_archs=3, workers=[0, 1])
+    rows = engine_throughput(RunSettings("nb201", proxies=("params",), synthetic=True), n_archs=3, workers=[0, 1])
     assert [r.workers for r in rows] == [0, 1]
     assert all(r.archs == 3 and r.archs_per_s > 0 for r in rows)
     table = format_throughput(rows)

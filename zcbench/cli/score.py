@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_RESULTS, DEFAULT_SEED, EXECUTORS
+from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE, DEFAULT_RESULTS, DEFAULT_SEED, EXECUTORS
 from .app import main
 
 
@@ -30,9 +30,15 @@ from .app import main
 @click.option("--dataload", type=click.Choice(["random", "grasp"]), default="random", show_default=True)
 @click.option("--dataload-info", type=int, help="Images per class for --dataload grasp [default: 1].")
 @click.option("--epochs", type=int, help="Which training schedule's accuracies to read (NB201: 200 or 12).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs).")
 @click.option(
-    "--workers", type=int, default=0, show_default=True, help="Worker processes per device (0 = score in this process)."
+    "--device", default=DEFAULT_DEVICE, show_default=True, help="cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs)."
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Worker processes per device (0 = score in this process; with --executor ray on GPUs: actors per GPU).",
 )
 @click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data root [$ZCBENCH_DATA].")
 @click.option("--synthetic", is_flag=True, help="Use seeded Gaussian images instead of real data.")
