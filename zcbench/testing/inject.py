@@ -37,6 +37,9 @@ FAKE_GPUS_ENV = "ZCBENCH_TEST_FAKE_GPUS"  # "NVIDIA A100@8.0,NVIDIA H200@9.0": t
 FAKE_MEMORY_ENV = "ZCBENCH_TEST_FAKE_MEMORY"  # "peak,free,total" in GiB as a worker's allocator reports them
 RECORD_ENV = "ZCBENCH_TEST_RECORD"
 STICKY_ENV = "ZCBENCH_TEST_STICKY_ARCH"
+SCORE_SECONDS_ENV = "ZCBENCH_TEST_SCORE_SECONDS"  # how long a hash score takes (default 0)
+BUSY_ENV = "ZCBENCH_TEST_GPU_BUSY"  # set: the faked GPU cannot be used (its context cannot be created)
+BUSY_ERROR = "CUDA error: CUDA-capable device(s) is/are busy or unavailable"
 STICKY_ERROR = "RuntimeError: CUDA error: an illegal memory access was encountered"
 
 
@@ -64,6 +67,7 @@ class InstantWorkerCore(WorkerCore):
 
 class _HashScorer:
     def score(self, arch: str, proxies: Sequence[str]):
+        time.sleep(float(os.environ.get(SCORE_SECONDS_ENV, "0")))
         if os.environ.get(STICKY_ENV) == arch and _first_time():
             return {p: (float("nan"), 0.0, STICKY_ERROR) for p in proxies}
         return {p: (_hash_score(p, arch), 0.0, "") for p in proxies}
@@ -100,17 +104,23 @@ def fake_cuda(setter: Callable[[object, str, object], None] = setattr) -> list[t
     def index(dev=None) -> int:
         return 0 if dev is None else (torch.device(dev).index or 0)
 
+    def mem_get_info(dev=None) -> tuple[int, int]:
+        if os.environ.get(BUSY_ENV):
+            raise RuntimeError(BUSY_ERROR)
+        return free, total
+
     fakes = {
         "is_available": lambda: True,
         "device_count": lambda: len(gpus),
         "set_device": lambda dev: calls.append(str(torch.device(dev))),
         "get_device_name": lambda dev=None: gpus[index(dev)][0],
         "get_device_capability": lambda dev=None: tuple(int(x) for x in gpus[index(dev)][1].split(".")),
-        "mem_get_info": lambda dev=None: (free, total),
+        "mem_get_info": mem_get_info,
         "max_memory_allocated": lambda dev=None: peak,
         "max_memory_reserved": lambda dev=None: peak,
         "synchronize": lambda dev=None: None,
     }
+    fakes["is_available"]._zcbench_fake = True  # how FakeCudaCore tells a test faked this process already
     for name, fn in fakes.items():
         setter(torch.cuda, name, fn)
     return gpus
@@ -125,7 +135,8 @@ class FakeCudaCore(WorkerCore):
 
         from ..engine.gpu import open_device, pin_numerics
 
-        fake_cuda()
+        if not getattr(torch.cuda.is_available, "_zcbench_fake", False):  # else a test faked it here already
+            fake_cuda()
         torch.set_num_threads(max(1, threads))
         pin_numerics()
         self.settings, self.device = settings, device
