@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -88,3 +89,26 @@ def test_install_keeps_an_installed_torch_and_picks_the_cpu_build_otherwise(tmp_
     (bin_dir / "nvidia-smi").chmod(0o755)
     p = subprocess.run(["make", "-n", "install", "PYTHON=python3"], cwd=REPO, capture_output=True, text=True, env=env)
     assert "install torch" in p.stdout and "download.pytorch.org/whl/cpu" not in p.stdout  # a GPU: PyPI's CUDA wheel
+
+
+@pytest.mark.parametrize(("gpus", "cores", "workers"), [(2, 16, 4), (2, 4, 2), (0, 16, 1)])
+def test_workers_per_gpu_on_a_gpu_machine(tmp_path, gpus, cores, workers):
+    """DEVICE and WORKERS as the targets pick them on a (faked) machine with GPUs: several workers per GPU,
+    at most one core each; one on a CPU-only machine."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, torch\n"
+        f"torch.cuda.device_count = lambda: {gpus}\n"
+        f"torch.cuda.is_available = lambda: {gpus} > 0\n"
+        f"os.cpu_count = lambda: {cores}\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    p = subprocess.run(
+        ["make", "-n", "reproduce-swap", f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert p.returncode == 0, p.stderr
+    device = "cuda" if gpus else "cpu"
+    assert f"--device {device} --workers {workers} " in p.stdout
