@@ -134,6 +134,7 @@ def test_local_workers_each_see_only_their_gpu(gpus, monkeypatch, tmp_path, arch
     for r in seen:
         assert r["device"] == "cuda:0" and r["set_device"] == ["cuda:0"]  # its one visible GPU
         assert r["env"]["OMP_NUM_THREADS"] == r["env"]["OPENBLAS_NUM_THREADS"] == "1" and r["threads"] == 1
+        assert r["blas_threads"] == [1]  # numpy's BLAS pool, sized before it loaded
         assert r["env"]["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
         assert r["cudnn_tf32"] is False and r["matmul_tf32"] is False  # TF32 off in every worker
         assert r["deterministic"] is True and r["cudnn_deterministic"] is True
@@ -160,14 +161,23 @@ def test_ray_actors_take_fractional_gpus(gpus, monkeypatch, tmp_path, archs):
 
 
 # -- numerics -----------------------------------------------------------------------------------------------
-def test_in_process_numerics_are_pinned_then_given_back(gpus, tmp_path, archs):
+def test_in_process_numerics_are_pinned_then_given_back(gpus, monkeypatch, tmp_path, archs):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> list[int]:
+        return sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+
     record = gpus(A100)
-    torch.backends.cudnn.allow_tf32 = True
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)  # torch's default
     before = (torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled())
-    s = _score(tmp_path / "r.h5", archs[:2], device="cuda:0", workers=0)
-    assert s.scored == 2
+    with threadpool_limits(limits=2):  # the caller's own pool, larger than a worker's
+        blas_before = blas_threads()
+        s = _score(tmp_path / "r.h5", archs[:2], device="cuda:0", workers=0)
+        blas_after = blas_threads()
+    assert s.scored == 2 and blas_before == blas_after == [2]
     (seen,) = _records(record)
     assert seen["cudnn_tf32"] is False and seen["matmul_tf32"] is False and seen["deterministic"] is True
+    assert seen["threads"] == 1 and seen["blas_threads"] == [1]  # in-process too: the workers' thread count
     assert (torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled()) == before
 
 

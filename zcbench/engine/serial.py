@@ -1,7 +1,8 @@
 """Scoring in this process (``--workers 0``): one architecture at a time, Ctrl-C never tears a write.
 
-Torch runs with the workers' thread count and numerics meanwhile (reductions are not bit-identical across
-thread counts, and a score must not depend on whether workers were used); both are given back afterwards.
+Torch and numpy's BLAS run with the workers' thread count and numerics meanwhile (reductions are not
+bit-identical across thread counts, and a score must not depend on whether workers were used); all are
+given back afterwards.
 A dead CUDA context cannot be replaced in this process: the run stops with one line (what finished is
 saved; the architecture that hit it is not recorded), and a run with ``--workers 1`` or more would retry
 it in a fresh worker.
@@ -19,11 +20,13 @@ from .gpu import DeviceLost, numerics_state, restore_numerics
 
 def run_serial(plan: WorkerPlan, fleet: Fleet, todo) -> None:
     import torch
+    from threadpoolctl import threadpool_limits
 
     stop = fleet.stop
     stop.restore()
     threads_before = torch.get_num_threads()
     numerics_before = numerics_state()
+    blas = threadpool_limits(limits=plan.threads)  # numpy's BLAS/OpenMP pools, as OMP/MKL/OPENBLAS_NUM_THREADS
     writing = [False]
 
     def handler(signum, frame):
@@ -37,7 +40,7 @@ def run_serial(plan: WorkerPlan, fleet: Fleet, todo) -> None:
             old[sig] = signal.signal(sig, handler)
     device = plan.devices[0]
     try:
-        core = plan.core_cls(plan.settings, device, plan.threads)
+        core = plan.core_cls(plan.settings, device, plan.threads)  # (a test core records the pools here)
         fleet.ready(device, getattr(core, "identity", {}))
         for arch, proxies in todo:
             try:
@@ -63,5 +66,6 @@ def run_serial(plan: WorkerPlan, fleet: Fleet, todo) -> None:
     finally:
         torch.set_num_threads(threads_before)
         restore_numerics(numerics_before)
+        blas.restore_original_limits()
         for sig, h in old.items():
             signal.signal(sig, h)

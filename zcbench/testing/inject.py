@@ -146,7 +146,9 @@ class FakeCudaCore(WorkerCore):
 
 
 def _record(device: str, identity: dict, threads: int) -> None:
+    import numpy  # noqa: F401 - loads the BLAS whose pool is recorded
     import torch
+    from threadpoolctl import threadpool_info
 
     path = os.environ.get(RECORD_ENV)
     if not path:
@@ -157,6 +159,7 @@ def _record(device: str, identity: dict, threads: int) -> None:
         "device": device,
         "identity": identity,
         "threads": torch.get_num_threads(),
+        "blas_threads": sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}),
         "env": {k: os.environ.get(k) for k in env},
         "set_device": list(fake_cuda.calls),
         "cudnn_tf32": torch.backends.cudnn.allow_tf32,
