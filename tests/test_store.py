@@ -303,3 +303,23 @@ def test_kill9_while_the_spare_is_modified_in_place(tmp_path, kill_at):
         st.append(KEY, RunInfo(), [Row(501, "a501", 501 / 7, 0.25)])
     assert not Path(f"{path}.spare").exists()
     _check(path, acked | {max(acked) + 1, 500, 501})
+
+
+def test_appending_to_a_file_written_before_one_row_per_arch(tmp_path):
+    """Such a file may hold an arch twice: new rows go after every stored row, none is overwritten."""
+    path = tmp_path / "r.h5"
+    with ResultStore(path) as st:
+        st.append(KEY, RunInfo(), [Row(0, "x", 1.0, 0.1), Row(1, "y", 2.0, 0.1)])
+    with h5py.File(path, "a") as f:  # "x" stored a second time, as older files could
+        g = f[KEY.path]
+        for c, v in (("index", 0), ("arch", "x"), ("score", 9.0), ("seconds", 0.1), ("error", "")):
+            g[c].resize((3,))
+            g[c][2] = v
+        for c in ("val_accuracy", "test_accuracy"):
+            g[c].resize((3,))
+    with ResultStore(path, commit_every=0.0) as st:
+        st.append(KEY, RunInfo(), [Row(2, "z", 3.0, 0.1)])
+        st.append(KEY, RunInfo(), [Row(3, "w", 4.0, 0.1)])  # through the spare
+    with h5py.File(path, "r") as f:
+        assert f[KEY.path]["arch"].asstr()[()].tolist() == ["x", "y", "x", "z", "w"]
+        assert f[KEY.path]["score"][()].tolist() == [1.0, 2.0, 9.0, 3.0, 4.0]

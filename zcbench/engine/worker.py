@@ -104,8 +104,8 @@ def _start_core(start: WorkerStart, conn):
 
 def worker_main(start: WorkerStart, conn) -> None:
     """Entry point of a spawned worker: start-up, then chunks of (arch, proxies) from the pipe until None
-    or EOF. Messages: ``("ready", identity)``; per architecture ``("result", arch, results, memory)``
-    (memory after the first architecture only); ``("lost", arch, reason)`` before ending when the
+    or EOF. Messages: ``("ready", identity)``; per architecture ``("result", arch, results, memory)`` (its
+    allocator's peak so far, {} on a CPU); ``("lost", arch, reason)`` before ending when the
     device's context died (that architecture's results are not sent: the parent retries it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent during spawn
@@ -113,7 +113,6 @@ def worker_main(start: WorkerStart, conn) -> None:
     if core is None:
         return
     conn.send(("ready", getattr(core, "identity", {})))
-    first = True
     while True:
         try:
             chunk = conn.recv()
@@ -127,9 +126,7 @@ def worker_main(start: WorkerStart, conn) -> None:
             except DeviceLost as err:
                 conn.send(("lost", arch, str(err)))
                 return
-            memory = core.memory() if first else {}
-            first = False
             try:
-                conn.send(("result", arch, results, memory))
+                conn.send(("result", arch, results, core.memory()))
             except OSError:
                 return

@@ -49,17 +49,40 @@ class CommitPlan:
     stamp: str  # the commit's time, written as the runs' ``updated`` (and ``created`` of new runs)
 
 
-def plan_commit(pending: list[tuple[RunKey, RunInfo, Row]], positions: dict[str, dict[str, int]], stamp: str):
-    """The writes of one commit, given each run's {arch: row position} in the file before it. A row for an
-    arch already in the file replaces it in place (a retried failure); a later row for the same arch within
-    the commit replaces the earlier one."""
+class FileIndex:
+    """Where each run's rows are in the HDF5 file: {arch: row} and the column length per group path, read once
+    per run (:meth:`load`) and kept up to date by :meth:`record`, so a commit never reads a column back. (A
+    file written before the one-row-per-arch rule may hold an arch twice: the length counts every row, the
+    position is the last one's, as the reader's rule keeps the first.)"""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, dict[str, int]] = {}
+        self.lengths: dict[str, int] = {}
+
+    def load(self, path: str, archs: list[str]) -> None:
+        self.positions[path] = {a: i for i, a in enumerate(archs)}
+        self.lengths[path] = len(archs)
+
+    def record(self, plan: CommitPlan) -> None:
+        """Once ``plan`` is in the file."""
+        for g in plan.groups:
+            pos = self.positions.setdefault(g.key.path, {})
+            for k, r in enumerate(g.append):
+                pos[r.arch] = g.start + k
+            self.lengths[g.key.path] = g.start + len(g.append)
+
+
+def plan_commit(pending: list[tuple[RunKey, RunInfo, Row]], index: FileIndex, stamp: str) -> CommitPlan:
+    """The writes of one commit, given where the file holds each run's rows before it. A row for an arch
+    already in the file replaces it in place (a retried failure); a later row for the same arch within the
+    commit replaces the earlier one."""
     groups: dict[str, GroupWrite] = {}
     added: dict[str, dict[str, int]] = {}
     for key, info, row in pending:
-        pos = positions.get(key.path, {})
+        pos = index.positions.get(key.path, {})
         g = groups.get(key.path)
         if g is None:
-            g = groups[key.path] = GroupWrite(key, info, start=len(pos))
+            g = groups[key.path] = GroupWrite(key, info, start=index.lengths.get(key.path, 0))
             added[key.path] = {}
         i = pos.get(row.arch)
         j = added[key.path].get(row.arch)
@@ -71,14 +94,6 @@ def plan_commit(pending: list[tuple[RunKey, RunInfo, Row]], positions: dict[str,
             added[key.path][row.arch] = len(g.append)
             g.append.append(row)
     return CommitPlan(list(groups.values()), stamp)
-
-
-def record_commit(plan: CommitPlan, positions: dict[str, dict[str, int]]) -> None:
-    """Update the in-memory row positions once ``plan`` is in the file."""
-    for g in plan.groups:
-        pos = positions.setdefault(g.key.path, {})
-        for k, r in enumerate(g.append):
-            pos[r.arch] = g.start + k
 
 
 def apply_plan(f, plan: CommitPlan) -> None:

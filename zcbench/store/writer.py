@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import StoreError, UsageError
 from ..outputs import check_writable, created_dirs, remove_created
-from .commit import Committer, plan_commit, record_commit
+from .commit import Committer, FileIndex, plan_commit
 from .rows import RunRows, check_results_file, group_attrs, h5py, journal_path, read_group, read_journal
 from .schema import Row, RowConflict, RunInfo, RunKey, identity_conflict, row_to_json
 
@@ -47,7 +47,7 @@ class ResultStore:
         self.allow_mixed = allow_mixed
         self._pending: list[tuple[RunKey, RunInfo, Row]] = []
         self._runs: dict[str, list] = {}  # group path -> [attrs or None (not written yet), rows]: file + pending
-        self._positions: dict[str, dict[str, int]] = {}  # group path -> {arch: row} in the HDF5 file
+        self._index = FileIndex()  # where the HDF5 file holds each run's rows
         self._jfh = None
         self._committer: Committer | None = None
         self._last_commit = time.monotonic()
@@ -91,7 +91,7 @@ class ResultStore:
                     if key.path in f:
                         stored = read_group(f[key.path])
                         attrs, rows = group_attrs(f[key.path]), RunRows(stored)
-                        self._positions[key.path] = {r.arch: i for i, r in enumerate(stored)}
+                        self._index.load(key.path, [r.arch for r in stored])
             self._runs[key.path] = [attrs, rows]
         return self._runs[key.path]
 
@@ -144,12 +144,12 @@ class ResultStore:
         """Fold the pending rows into the HDF5 file by atomic replacement, then empty the journal."""
         if not self._pending:
             return
-        plan = plan_commit(self._pending, self._positions, _now())
+        plan = plan_commit(self._pending, self._index, _now())
         try:
             self._committer.commit(plan)
         except OSError as err:
             raise StoreError(f"{self.path}: cannot write results ({err})") from None
-        record_commit(plan, self._positions)
+        self._index.record(plan)
         self._pending = []
         self._truncate_journal()
         self._last_commit = time.monotonic()
