@@ -36,7 +36,10 @@ clean:
 DATA ?= data
 REPORTS ?= reports
 DEVICE ?= $(shell $(PYTHON) -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')" 2>/dev/null || echo cpu)
-WORKERS ?= 1
+# Workers per device. On a GPU machine: up to 4 per GPU, at most one CPU core each (a worker's per-architecture
+# cost is mostly host-side Python, so one worker leaves a GPU idle; zcbench refuses, with the number that fits,
+# when the first architecture shows they would not fit in the GPU's memory). On a CPU-only machine: 1.
+WORKERS ?= $(shell $(PYTHON) -c "import os, torch; n = torch.cuda.device_count(); print(max(1, min(4, (os.cpu_count() or 1) // n)) if n else 1)" 2>/dev/null || echo 1)
 CHECK ?=
 NB201_DUMP ?= $(DATA)/NAS-Bench-201-v1_0-e61699.pth
 NB101_DUMP ?= $(DATA)/nasbench_only108.tfrecord

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -127,3 +128,26 @@ def test_predictor_targets_show_their_commands_and_stop_without_data(target, nee
     out = p.stdout + p.stderr
     assert p.returncode != 0 and needs in out and f"zcbench download --for {target}" in out
     assert not (tmp_path / "reports" / target / "results.h5").exists()
+
+
+@pytest.mark.parametrize(("gpus", "cores", "workers"), [(2, 16, 4), (2, 4, 2), (0, 16, 1)])
+def test_workers_per_gpu_on_a_gpu_machine(tmp_path, gpus, cores, workers):
+    """DEVICE and WORKERS as the targets pick them on a (faked) machine with GPUs: several workers per GPU,
+    at most one core each; one on a CPU-only machine."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, torch\n"
+        f"torch.cuda.device_count = lambda: {gpus}\n"
+        f"torch.cuda.is_available = lambda: {gpus} > 0\n"
+        f"os.cpu_count = lambda: {cores}\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    p = subprocess.run(
+        ["make", "-n", "reproduce-swap", f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert p.returncode == 0, p.stderr
+    device = "cuda" if gpus else "cpu"
+    assert f"--device {device} --workers {workers} " in p.stdout

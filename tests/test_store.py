@@ -194,3 +194,132 @@ def test_merge_refuses_conflicts_and_keeps_output(tmp_path):
     assert merge_results([d, e], tmp_path / "f.h5", check_versions=False)["rows"] == 1
     with pytest.raises(Exception, match="cannot also be an input"):
         merge_results([a, out], out)
+
+
+# -- commits at NB101 scale: the cost of a commit is the new rows, not the file ------------------------------
+def _counting(monkeypatch):
+    """Count full-file copies and arch-column reads made by the writer."""
+    from zcbench.store import commit as store_commit
+    from zcbench.store import writer as store_writer
+
+    calls = {"copy": 0, "read_group": 0}
+    real_copy, real_read = store_commit.shutil.copyfile, store_writer.read_group
+
+    def copy(*a, **k):
+        calls["copy"] += 1
+        return real_copy(*a, **k)
+
+    def read(*a, **k):
+        calls["read_group"] += 1
+        return real_read(*a, **k)
+
+    monkeypatch.setattr(store_commit.shutil, "copyfile", copy)
+    monkeypatch.setattr(store_writer, "read_group", read)
+    return calls
+
+
+def test_commits_neither_copy_the_file_nor_reread_its_columns(tmp_path, monkeypatch):
+    path = tmp_path / "r.h5"
+    other = RunKey("nb201", "cifar10", "synflow", data_free=True)
+    with ResultStore(path) as st:  # a file from an earlier run
+        st.append(KEY, RunInfo(), [Row(0, "a0", 0.0, 0.1), Row(1, "a1", math.nan, 0.1, error="timeout after 5s")])
+        st.append(other, RunInfo(), [Row(0, "a0", 5.0, 0.1)])
+    calls = _counting(monkeypatch)
+    with ResultStore(path, commit_every=0.0) as st:  # a commit after every append
+        for i in range(2, 42):
+            st.append_many([(KEY, RunInfo(), Row(i, f"a{i}", i / 7, 0.1)), (other, RunInfo(), Row(i, f"a{i}", i, 0.1))])
+            if i == 20:
+                st.append(KEY, RunInfo(), [Row(1, "a1", 1 / 7, 0.2)])  # a retried failure, replaced in place
+        copies = st._committer.copies
+        assert Path(f"{path}.spare").exists()  # the previous version, brought up to date by the next commit
+    assert copies == calls["copy"] == 1  # the writer's first commit only, not one per commit
+    assert calls["read_group"] == 2  # each run's columns read once, when the writer first met it
+    assert not Path(f"{path}.spare").exists() and not Path(f"{path}.next").exists()
+    cols = read_run(path, KEY)
+    assert cols["arch"].tolist() == [f"a{i}" for i in range(42)]  # one row each, in order, a1 in its place
+    assert cols["score"].tolist() == [0.0, 1 / 7] + [i / 7 for i in range(2, 42)]
+    assert cols["error"].tolist() == [""] * 42
+    assert read_run(path, other)["score"].tolist() == [5.0] + [float(i) for i in range(2, 42)]
+    with h5py.File(path, "r") as f:  # the file itself, not just file + journal
+        assert f[KEY.path]["arch"].shape == (42,) and f[KEY.path]["score"][1] == 1 / 7
+
+
+def test_a_reader_holding_the_old_version_is_never_written_to(tmp_path, monkeypatch):
+    path = tmp_path / "r.h5"
+    calls = _counting(monkeypatch)
+    with ResultStore(path, commit_every=0.0) as st:
+        for i in range(3):
+            st.append(KEY, RunInfo(), [Row(i, f"a{i}", float(i), 0.1)])
+        reader = h5py.File(path, "r")  # a reader opens version 3 ...
+        try:
+            st.append(KEY, RunInfo(), [Row(3, "a3", 3.0, 0.1)])  # ... which becomes the spare
+            st.append(KEY, RunInfo(), [Row(4, "a4", 4.0, 0.1)])  # the spare is held: copied, not modified
+            assert reader[KEY.path]["arch"].asstr()[()].tolist() == ["a0", "a1", "a2"]
+        finally:
+            reader.close()
+        st.append(KEY, RunInfo(), [Row(5, "a5", 5.0, 0.1)])
+    assert calls["copy"] == 2  # the writer's first commit after the file existed, and the held spare
+    assert read_run(path, KEY)["arch"].tolist() == [f"a{i}" for i in range(6)]
+
+
+SPARE_KILLER = """
+import os, sys
+from zcbench.store import ResultStore, Row, RunInfo, RunKey, commit
+key = RunKey("nb201", "cifar10", "params", data_free=True)
+real, n = commit.apply_plan, [0]
+def apply_plan(f, plan):
+    n[0] += 1
+    if n[0] == int(sys.argv[2]):  # killed while the spare is being brought up to date in place
+        f.flush()
+        os._exit(9)
+    real(f, plan)
+commit.apply_plan = apply_plan
+with ResultStore(sys.argv[1], commit_every=0.0) as st:
+    for i in range(100):
+        st.append(key, RunInfo(), [Row(i, f"a{i}", i / 7, 0.25)])
+        print(i, flush=True)
+"""
+
+
+@pytest.mark.parametrize("kill_at", [4, 5, 9])
+def test_kill9_while_the_spare_is_modified_in_place(tmp_path, kill_at):
+    """kill -9 inside the new commit path: the file always opens, every acknowledged row is kept, and the
+    next writer throws the torn spare away."""
+    path = tmp_path / "r.h5"
+    proc = subprocess.run(
+        [sys.executable, "-c", SPARE_KILLER, str(path), str(kill_at)], env=_env(), capture_output=True, text=True
+    )
+    assert proc.returncode == 9, proc.stderr
+    acked = {int(x) for x in proc.stdout.split()}
+    assert acked and Path(f"{path}.next").exists()  # it died with the next version half written
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == "zcbench"
+    _check(path, acked | {max(acked) + 1})  # the row of the commit it died in was in the journal already
+    torn = Path(f"{path}.next").stat().st_ino
+    with ResultStore(path, commit_every=0.0) as st:  # replays the journal: a commit through a fresh copy
+        assert st._committer.copies == 1 and not Path(f"{path}.next").exists()
+        assert Path(f"{path}.spare").stat().st_ino != torn
+        st.append(KEY, RunInfo(), [Row(500, "a500", 500 / 7, 0.25)])
+        st.append(KEY, RunInfo(), [Row(501, "a501", 501 / 7, 0.25)])
+    assert not Path(f"{path}.spare").exists()
+    _check(path, acked | {max(acked) + 1, 500, 501})
+
+
+def test_appending_to_a_file_written_before_one_row_per_arch(tmp_path):
+    """Such a file may hold an arch twice: new rows go after every stored row, none is overwritten."""
+    path = tmp_path / "r.h5"
+    with ResultStore(path) as st:
+        st.append(KEY, RunInfo(), [Row(0, "x", 1.0, 0.1), Row(1, "y", 2.0, 0.1)])
+    with h5py.File(path, "a") as f:  # "x" stored a second time, as older files could
+        g = f[KEY.path]
+        for c, v in (("index", 0), ("arch", "x"), ("score", 9.0), ("seconds", 0.1), ("error", "")):
+            g[c].resize((3,))
+            g[c][2] = v
+        for c in ("val_accuracy", "test_accuracy"):
+            g[c].resize((3,))
+    with ResultStore(path, commit_every=0.0) as st:
+        st.append(KEY, RunInfo(), [Row(2, "z", 3.0, 0.1)])
+        st.append(KEY, RunInfo(), [Row(3, "w", 4.0, 0.1)])  # through the spare
+    with h5py.File(path, "r") as f:
+        assert f[KEY.path]["arch"].asstr()[()].tolist() == ["x", "y", "x", "z", "w"]
+        assert f[KEY.path]["score"][()].tolist() == [1.0, 2.0, 9.0, 3.0, 4.0]

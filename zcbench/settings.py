@@ -27,6 +27,11 @@ DEFAULT_RESULTS = "results/zcbench.h5"
 DEFAULT_SEED = 0
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_DATALOAD = "random"
+DEFAULT_DEVICE = "cpu"
+# what `zcbench bench-engine` times unless told otherwise: cheap proxies, so the engine's own cost shows
+BENCH_SPACE = "nb201"
+BENCH_ENGINE_PROXIES = ("params", "flops", "synflow")
+BENCH_ENGINE_ARCHS = 48
 DATALOADS = ("random", "grasp")
 EXECUTORS = ("local", "ray")
 # what the commands that read results share (click reads them while it builds options, so ``--help`` stays fast)
@@ -295,7 +300,7 @@ class Execution:
     (0 = in this process; with Ray: actors, 0 = one per CPU/GPU of the cluster). ``timeout``: seconds
     allowed per architecture (needs workers). ``shard``: ``(i, n)`` or ``"i/n"``."""
 
-    device: str = "cpu"
+    device: str = DEFAULT_DEVICE
     workers: int = 0
     executor: str = "local"
     timeout: float | None = None

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_RESULTS, DEFAULT_SEED, TABLE_FORMATS
+from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE, DEFAULT_RESULTS, DEFAULT_SEED, TABLE_FORMATS
 
 
 def _option(flag: str, dest: str | None, kw: dict[str, Any], single: str, many: str = "") -> Any:
@@ -81,7 +81,10 @@ def batch_size(**kw: Any) -> Any:
 def device(**kw: Any) -> Any:
     """``--device``: where networks are built and scored."""
     return _option(
-        "--device", None, {"default": "cpu", "show_default": True, **kw}, "cpu, cuda:0, cuda:0,cuda:1 or cuda."
+        "--device",
+        None,
+        {"default": DEFAULT_DEVICE, "show_default": True, **kw},
+        "cpu, cuda:0, cuda:0,cuda:1 or cuda (all GPUs).",
     )
 
 

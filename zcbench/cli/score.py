@@ -31,7 +31,11 @@ from .app import main
 @click.option("--epochs", type=int, help="Which training schedule's accuracies to read (NB201: 200 or 12).")
 @options.device()
 @click.option(
-    "--workers", type=int, default=0, show_default=True, help="Worker processes per device (0 = score in this process)."
+    "--workers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Worker processes per device (0 = score in this process; with --executor ray on GPUs: actors per GPU).",
 )
 @options.data_dir()
 @click.option("--synthetic", is_flag=True, help="Use seeded Gaussian images instead of real data.")

@@ -21,7 +21,15 @@ import pandas as pd
 
 from ..formatting import format_frame
 from ..progress import track
-from ..settings import ArchSelection, Execution, RunSettings
+from ..settings import (
+    BENCH_ENGINE_ARCHS,
+    BENCH_ENGINE_PROXIES,
+    BENCH_SPACE,
+    DEFAULT_DEVICE,
+    ArchSelection,
+    Execution,
+    RunSettings,
+)
 from .run import run_scoring
 
 
@@ -31,32 +39,29 @@ class EngineThroughput:
     archs: int
     seconds: float
     device: str
+    peak_memory: int = 0  # bytes: the most GPU memory one worker's allocator held (0 on CPUs)
 
     @property
     def archs_per_s(self) -> float:
         return self.archs / self.seconds if self.seconds > 0 else float("nan")
 
 
-def engine_throughput(
-    space: str = "nb201",
-    dataset: str | None = None,
-    proxies: Sequence[str] = ("params", "flops", "synflow"),
-    n_archs: int = 48,
-    workers: Sequence[int] | None = None,
-    device: str = "cpu",
-    seed: int = 0,
-    synthetic: bool = True,
-    data_dir: str | None = None,
-    batch_size: int = 64,
-    plugins: Sequence[str] = (),
-) -> list[EngineThroughput]:
-    """Time ``score`` on the same ``n_archs`` sampled archs for each worker count (default:
-    0, 1, ..., cores). Each run writes a fresh temporary file, so nothing is cached. ``plugins`` are
-    loaded as ``score --plugin`` loads them (every worker imports them: part of the measured start-up)."""
-    from ..spaces import get_space
+def default_settings() -> RunSettings:
+    """What is timed unless told otherwise: cheap proxies on synthetic inputs, so the engine's cost shows."""
+    return RunSettings(BENCH_SPACE, proxies=BENCH_ENGINE_PROXIES, synthetic=True)
 
-    sp = get_space(space)
-    dataset = sp.check_dataset(dataset or sp.datasets[0])
+
+def engine_throughput(
+    settings: RunSettings | None = None,
+    n_archs: int = BENCH_ENGINE_ARCHS,
+    workers: Sequence[int] | None = None,
+    device: str = DEFAULT_DEVICE,
+) -> list[EngineThroughput]:
+    """Time ``score`` of ``settings`` (default: :func:`default_settings`) on the same ``n_archs`` sampled
+    archs for each worker count (default: 0, 1, ..., cores; per device). Each run writes a fresh temporary
+    file, so nothing is cached. The settings' plugins are loaded as ``score --plugin`` loads them (every
+    worker imports them: part of the measured start-up)."""
+    settings = settings or default_settings()
     counts = list(workers) if workers is not None else list(range(0, (os.cpu_count() or 1) + 1))
     out: list[EngineThroughput] = []
     with tempfile.TemporaryDirectory(prefix="zcbench-bench-") as tmp:
@@ -65,19 +70,19 @@ def engine_throughput(
             t0 = time.perf_counter()
             with contextlib.redirect_stderr(io.StringIO()):  # the runs' own log lines are not the report
                 summary = run_scoring(
-                    RunSettings(space, dataset, tuple(proxies), seed=seed, batch_size=batch_size,
-                                synthetic=synthetic, data_dir=data_dir, plugins=tuple(plugins)),
-                    ArchSelection(sample=n_archs),
-                    Execution(device=device, workers=w, quiet=True),
-                    out=str(path),
-                )  # fmt: skip
-            out.append(EngineThroughput(w, summary.scored, time.perf_counter() - t0, device))
+                    settings, ArchSelection(sample=n_archs), Execution(device=device, workers=w, quiet=True), out=path
+                )
+            seconds = time.perf_counter() - t0
+            out.append(EngineThroughput(w, summary.scored, seconds, device, summary.peak_memory))
     return out
 
 
 def throughput_frame(rows: Sequence[EngineThroughput]) -> pd.DataFrame:
-    """workers, archs, seconds, arch/s, speed-up over the first row (the in-process baseline), device."""
+    """workers, archs, seconds, arch/s, speed-up over the first row (the in-process baseline), device; on a
+    GPU also the peak memory of one worker (MiB)."""
     base = rows[0].archs_per_s if rows else float("nan")
+    gpu = any(r.device != "cpu" for r in rows)
+    columns = ["workers", "archs", "seconds", "arch/s", "speed-up", "device"] + (["peak MiB/worker"] if gpu else [])
     return pd.DataFrame(
         [
             {
@@ -87,10 +92,11 @@ def throughput_frame(rows: Sequence[EngineThroughput]) -> pd.DataFrame:
                 "arch/s": r.archs_per_s,
                 "speed-up": r.archs_per_s / base,
                 "device": r.device,
+                "peak MiB/worker": r.peak_memory / 2**20,
             }
             for r in rows
         ],
-        columns=["workers", "archs", "seconds", "arch/s", "speed-up", "device"],
+        columns=columns,
     )
 
 

@@ -1,8 +1,12 @@
 """The local pool: spawned worker processes pinned to devices, fed chunks of architectures by the parent.
 
-The parent hands each idle worker a chunk through the worker's own pipe and gets one message per
-finished architecture, so it always knows which arch a worker is on; deaths and timeouts go to the
-shared :class:`~zcbench.engine.faults.FaultPolicy`. Results are written in batches by the
+Each worker is started with its GPU alone visible (``CUDA_VISIBLE_DEVICES``) and its thread pools sized
+(``devices.worker_env``), so it never touches another GPU. The parent hands each idle worker a chunk
+through the worker's own pipe and gets one message per finished architecture, so it always knows which
+arch a worker is on; deaths, dead CUDA contexts and timeouts go to the shared
+:class:`~zcbench.engine.faults.FaultPolicy`. On a GPU with several workers per device, one starts first;
+the others start once its first architecture shows they fit in the GPU's memory
+(:func:`~zcbench.engine.fleet.check_fit`). Results are written in batches by the
 :class:`~zcbench.engine.recorder.RowWriter`, so a ``kill -9`` of anything loses at most the
 architectures in flight.
 """
@@ -18,11 +22,9 @@ from multiprocessing.connection import wait as mp_wait
 
 from .. import errors
 from ..errors import EngineError, ZcbenchError
-from ..settings import RunSettings
-from .faults import FaultPolicy
-from .monitor import StopFlag
-from .recorder import RowWriter
-from .worker import WorkerCore, worker_main
+from .devices import environment, local_device, worker_env
+from .fleet import Fleet, WorkerPlan
+from .worker import WorkerStart, worker_main
 
 POLL_S = 0.2
 
@@ -35,6 +37,10 @@ class _Worker:
     ready: bool = False
     chunk: deque = field(default_factory=deque)  # (arch, proxies) not yet returned, in order
     started: float = 0.0  # when the current arch began
+
+
+class _Lost(Exception):
+    """A worker reported that its device's context died (it ends); ``str`` is the reason."""
 
 
 def _exit_reason(proc) -> str:
@@ -60,40 +66,37 @@ def _script_hint() -> str:
     return ""
 
 
-class LocalPool:
-    """``workers`` spawned processes per device; the caller's store is the single writer."""
+def _fatal(msg: tuple) -> ZcbenchError:
+    _, cls_name, text = msg
+    cls = getattr(errors, cls_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, ZcbenchError)):
+        cls = EngineError
+    return cls(text)
 
-    def __init__(
-        self,
-        settings: RunSettings,
-        devices: list[str],
-        workers: int,
-        threads: int,
-        policy: FaultPolicy,
-        writer: RowWriter,
-        stop: StopFlag,
-        core_cls: type[WorkerCore],
-    ) -> None:
-        self.settings, self.devices, self.n_per_device, self.threads = settings, devices, workers, threads
-        self.policy, self.writer, self.stop, self.core_cls = policy, writer, stop, core_cls
+
+class LocalPool:
+    """``plan.per_device`` spawned processes per device; the caller's store is the single writer."""
+
+    def __init__(self, plan: WorkerPlan, fleet: Fleet) -> None:
+        self.plan, self.fleet = plan, fleet
+        self.policy, self.writer, self.stop = fleet.policy, fleet.writer, fleet.stop
         self.ctx = mp.get_context("spawn")
         self.workers: list[_Worker] = []
+        self.waiting: dict[str, int] = {}  # device -> workers to start once the first one shows they fit
         self.startup_failures = 0
 
     # worker lifecycle
     def _start(self, device: str) -> _Worker:
         parent_end, child_end = self.ctx.Pipe(duplex=True)
-        proc = self.ctx.Process(
-            target=worker_main,
-            args=(self.core_cls, self.settings, device, self.threads, child_end),
-            daemon=True,
-            name=f"zcbench-worker-{device}",
-        )
+        start = WorkerStart(self.plan.core_cls, self.plan.settings, device, local_device(device), self.plan.threads)
+        name = f"zcbench-worker-{device}"
+        proc = self.ctx.Process(target=worker_main, args=(start, child_end), daemon=True, name=name)
         # The child inherits a blocked SIGINT through fork+exec, so a Ctrl-C that reaches the whole
         # process group while it is still importing torch cannot kill it with a traceback.
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            proc.start()
+            with environment(worker_env(device, self.plan.threads)):  # read by the child before torch loads
+                proc.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         child_end.close()  # so that the worker's death reads as EOF here
@@ -116,8 +119,11 @@ class LocalPool:
         for w in list(self.workers):
             self._discard(w)
 
+    def _busy(self, pending: deque) -> bool:
+        return bool(pending) or any(x.chunk for x in self.workers)
+
     def _replace(self, w: _Worker, pending: deque) -> None:
-        if not self.stop.set and (pending or any(x.chunk for x in self.workers)):
+        if not self.stop.set and self._busy(pending):
             self._start(w.device)
 
     # running
@@ -125,14 +131,18 @@ class LocalPool:
         """Score ``todo`` (or until stopped)."""
         if not todo:
             return
-        n_total = len(self.devices) * self.n_per_device
+        devices = self.plan.devices
+        n_total = len(devices) * self.plan.per_device
         size = max(1, min(8, len(todo) // (n_total * 4)))
         pending: deque = deque(todo[i : i + size] for i in range(0, len(todo), size))
-        for d in self.devices:
-            for _ in range(min(self.n_per_device, max(1, len(todo) // len(self.devices)))):
+        for d in devices:
+            n = min(self.plan.per_device, max(1, len(todo) // len(devices)))
+            first = 1 if d.startswith("cuda") else n  # on a GPU: the others once the first shows they fit
+            for _ in range(first):
                 self._start(d)
+            self.waiting[d] = n - first
         try:
-            while (pending or any(w.chunk for w in self.workers)) and not self.stop.set:
+            while self._busy(pending) and not self.stop.set:
                 self._step(pending)
         finally:
             self.shutdown()
@@ -150,43 +160,57 @@ class LocalPool:
                 w.chunk.extend(chunk)
                 w.started = now
 
-    def _receive(self, w: _Worker) -> None:
-        """Read every message a worker has sent; raises the error a worker reported at start-up."""
+    def _receive(self, w: _Worker, pending: deque) -> None:
+        """Read every message a worker has sent; raises the error a worker reported at start-up, and _Lost."""
         while w.conn.poll():
             msg = w.conn.recv()
             if msg[0] == "ready":
                 w.ready = True
+                self.fleet.ready(w.device, msg[1])
             elif msg[0] == "result":
-                _, arch, results = msg
-                if not w.chunk or w.chunk[0][0] != arch:  # cannot happen with one pipe per worker
-                    raise RuntimeError(f"worker returned {arch!r} out of order")
-                w.chunk.popleft()
-                w.started = time.monotonic()
-                self.policy.succeeded(arch)
-                self.writer.add(arch, results)
+                self._result(w, msg, pending)
+            elif msg[0] == "lost":
+                raise _Lost(msg[2])
             elif msg[0] == "fatal":
-                _, cls_name, text = msg
-                cls = getattr(errors, cls_name, None)
-                if not (isinstance(cls, type) and issubclass(cls, ZcbenchError)):
-                    cls = EngineError
                 self.writer.flush()
-                raise cls(text)
+                raise _fatal(msg)
+
+    def _result(self, w: _Worker, msg: tuple, pending: deque) -> None:
+        _, arch, results, memory = msg
+        if not w.chunk or w.chunk[0][0] != arch:  # cannot happen with one pipe per worker
+            raise RuntimeError(f"worker returned {arch!r} out of order")
+        w.chunk.popleft()
+        w.started = time.monotonic()
+        self.policy.succeeded(arch)
+        self.writer.add(arch, results)
+        try:
+            start_rest = self.fleet.measured(w.device, memory)
+        except ZcbenchError:
+            self.writer.flush()
+            raise
+        if start_rest:
+            for _ in range(self.waiting.pop(w.device, 0)):
+                if self._busy(pending):
+                    self._start(w.device)
 
     def _step(self, pending: deque) -> None:
         self._hand_out(pending)
         mp_wait([w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers], timeout=POLL_S)
         for w in list(self.workers):
+            reason = None
             try:
-                self._receive(w)
-                dead = False
+                self._receive(w, pending)
+            except _Lost as lost:
+                reason = f"{lost} (CUDA context lost)"
             except (EOFError, OSError):
-                dead = True
-            if dead or not w.proc.is_alive():
-                if not dead:  # exited: read anything it sent before dying on the next round
-                    w.proc.join(timeout=1)
-                    if w.conn.poll():
-                        continue
-                self._died(w, _exit_reason(w.proc), pending)
+                reason = _exit_reason(w.proc)
+            if reason is None and not w.proc.is_alive():
+                w.proc.join(timeout=1)
+                if w.conn.poll():  # exited: read anything it sent before dying on the next round
+                    continue
+                reason = _exit_reason(w.proc)
+            if reason is not None:
+                self._died(w, reason, pending)
         now = time.monotonic()
         for w in list(self.workers):
             if w.ready and w.chunk and self.policy.overdue(w.started, now):
@@ -207,7 +231,7 @@ class LocalPool:
         self._discard(w)
         if not w.ready:
             self.startup_failures += 1
-            if self.startup_failures >= 2 * len(self.devices) * self.n_per_device + 1:
+            if self.startup_failures >= 2 * len(self.plan.devices) * self.plan.per_device + 1:
                 self.writer.flush()
                 raise EngineError(f"workers keep dying at start-up on {w.device} ({reason}){_script_hint()}")
         if w.chunk:

@@ -162,7 +162,7 @@ def _stored(
     attrs, rows = run_state(out, key) if out is not None else (None, None)
     if attrs is None:
         return set(), set()
-    why = identity_conflict(attrs, info, allow_mixed)
+    why = identity_conflict(attrs, info, allow_mixed, hardware=False)  # the GPU's: when workers report it
     if why is not None:
         raise StoreError(f"{out}: run {key.path} cannot be continued: {why}; write to another --out")
     failed = {a for a, r in rows.rows.items() if r.failed}

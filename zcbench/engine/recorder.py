@@ -1,11 +1,18 @@
 """The engine's side of the single writer: results of finished architectures become store rows, written
-in batches — one durable write (journal + fsync) per round — and counted for the progress display."""
+in batches — one durable write (journal + fsync) per round — and counted for the progress display.
+
+The run's identity is the planner's (truth, minibatch, device kind, versions) completed by what the
+workers report about their GPU (:meth:`RowWriter.use_hardware`), checked against the stored runs before
+the first row is written."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from ..errors import StoreError
 from ..store import ResultStore, Row
+from ..store.schema import describe_hardware
 from .faults import Results
 from .plan import Plan, accuracy
 
@@ -17,6 +24,26 @@ class RowWriter:
         self.done = 0  # architectures recorded
         self.failed = 0  # of which with at least one failed proxy
         self.per_proxy: dict[str, tuple[int, int]] = {}  # stored proxy -> (rows recorded, of which failed)
+        self.hardware: dict[str, str] | None = None  # what the first worker reported
+        self.hardware_from = ""
+
+    def use_hardware(self, device: str, hardware: dict[str, str]) -> None:
+        """A worker on ``device`` reported its GPU (model, CUDA/cuDNN, TF32; {} on a CPU). The first report
+        completes the run's identity, checked against the stored runs (StoreError: nothing computed is
+        lost, nothing written); a later one must agree with it (one run, one kind of GPU)."""
+        if self.hardware is not None:
+            if hardware != self.hardware and not self.store.allow_mixed:
+                a, b = self.hardware_from, device
+                raise StoreError(
+                    f"{a} and {b} cannot score one run: {a} is {describe_hardware(self.hardware)}, {b} is "
+                    f"{describe_hardware(hardware)}; score them into separate --out files (--ignore-versions to mix)"
+                )
+            return
+        infos = {p: replace(info, hardware=dict(hardware)) for p, info in self.plan.infos.items()}
+        for proxy, info in infos.items():
+            self.store.check_identity(self.plan.settings.run_key(proxy), info)
+        self.plan.infos.update(infos)
+        self.hardware, self.hardware_from = dict(hardware), device
 
     def add(self, arch: str, results: Results) -> None:
         val, test = accuracy(self.plan, arch)

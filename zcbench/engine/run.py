@@ -18,6 +18,7 @@ from ..settings import DEFAULT_RESULTS, ArchSelection, Execution, RunSettings
 from ..store import ResultStore, check_results_file
 from .devices import check_device_spec, resolve_devices
 from .faults import FaultPolicy
+from .fleet import Fleet, WorkerPlan
 from .monitor import Progress, StopFlag
 from .plan import plan_run
 from .recorder import RowWriter
@@ -50,6 +51,8 @@ class RunSummary:
             what += [f"{cached} cached"] if cached else []
             parts.append(f"{proxy}: {', '.join(what)}")
         return parts
+
+    peak_memory: int = 0  # bytes: the most GPU memory one worker's allocator held (0 on CPUs)
 
     def line(self) -> str:
         shard = f"[shard {self.shard[0]}/{self.shard[1]}] " if self.shard else ""
@@ -122,26 +125,13 @@ def run_scoring(
     for note in settings.notes:
         log(note)
     policy = FaultPolicy(execution.timeout, log)
+    workers = WorkerPlan(settings, tuple(devices), execution.workers, worker_threads(), core_cls)
     try:
         with ResultStore(out, allow_mixed=allow_mixed) as store:
             writer = RowWriter(plan, store, bar)
+            fleet = Fleet(policy, writer, stop, log, per_device=max(1, execution.workers))
             stop.install()
-            if execution.executor == "ray":
-                from .ray_pool import RayPool
-
-                RayPool(
-                    settings, devices[0], execution.workers, worker_threads(), policy, writer, stop, core_cls, log
-                ).run(todo)
-            elif execution.workers == 0:
-                from .serial import run_serial
-
-                run_serial(settings, devices[0], todo, writer, stop, core_cls)
-            else:
-                from .local import LocalPool
-
-                LocalPool(settings, devices, execution.workers, worker_threads(), policy, writer, stop, core_cls).run(
-                    todo
-                )
+            _execute(execution, workers, fleet, todo)
             writer.flush()
     finally:
         stop.restore()
@@ -158,7 +148,24 @@ def run_scoring(
         settings.notes,
         out.exists(),
         _per_proxy(plan, writer),
+        fleet.peak,
     )
     if stop.set:
         raise _interrupted(stop.signal, writer.done, out)
     return summary
+
+
+def _execute(execution: Execution, workers: WorkerPlan, fleet: Fleet, todo: list) -> None:
+    """Run ``todo`` on the executor ``execution`` names: Ray actors, this process, or local workers."""
+    if execution.executor == "ray":
+        from .ray_pool import RayPool
+
+        RayPool(workers, fleet).run(todo)
+    elif execution.workers == 0:
+        from .serial import run_serial
+
+        run_serial(workers, fleet, todo)
+    else:
+        from .local import LocalPool
+
+        LocalPool(workers, fleet).run(todo)

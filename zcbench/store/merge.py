@@ -11,6 +11,7 @@ existing output takes part in the merge as one more input.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
@@ -35,8 +36,7 @@ def merge_results(inputs: Sequence[str | Path], out: str | Path, check_versions:
     for p in sources:
         if p.resolve() == out.resolve():
             raise UsageError(f"{p}: the output cannot also be an input (an existing output is merged anyway)")
-    # group path -> (key, info of the first source, its attrs, its name, merged rows, archs already in out)
-    runs: dict[str, tuple[RunKey, RunInfo, dict, str, RunRows, dict[str, Row]]] = {}
+    runs: dict[str, _Run] = {}
     duplicates = 0
     for src in ([out] if out.exists() else []) + sources:
         for attrs, cols in iter_runs(src):
@@ -44,29 +44,52 @@ def merge_results(inputs: Sequence[str | Path], out: str | Path, check_versions:
             rows = _rows(cols)
             if key.path not in runs:
                 in_out = {r.arch: r for r in rows} if src == out else {}
-                runs[key.path] = (key, RunInfo.from_attrs(attrs), dict(attrs), str(src), RunRows(), in_out)
-            _, _, first, first_src, merged, _ = runs[key.path]
-            why = identity_conflict(first, RunInfo.from_attrs(attrs), allow_mixed=not check_versions)
-            if why is not None:
-                raise StoreError(f"{key.path}: cannot merge {src} into the run from {first_src}: {why}")
-            for name in ("truth", "data_id"):  # what an older input did not record, a newer one fixes
-                if not first.get(name) and attrs.get(name):
-                    first[name] = attrs[name]
-            for row in rows:
-                old = merged.rows.get(row.arch)
-                try:
-                    changed = merged.add(row)
-                except RowConflict:
-                    raise StoreError(
-                        f"{key.path}: {row.arch} scored {old.score!r} in {first_src} but {row.score!r} in {src}; "
-                        "refusing to merge"
-                    ) from None
-                if not changed and old is not None and not row.failed:
-                    duplicates += 1
+                runs[key.path] = _Run(key, RunInfo.from_attrs(attrs), dict(attrs), str(src), RunRows(), in_out)
+            run = runs[key.path]
+            run.check(src, attrs, check_versions)
+            duplicates += run.pool(src, rows)
     n_rows = 0
     with ResultStore(out, allow_mixed=not check_versions) as store:
-        for key, info, _, _, merged, in_out in runs.values():
-            new = [r for a, r in merged.rows.items() if a not in in_out or in_out[a] is not r]
-            store.append_many((key, info, r) for r in new)
+        for run in runs.values():
+            new = [r for a, r in run.merged.rows.items() if a not in run.in_out or run.in_out[a] is not r]
+            store.append_many((run.key, run.info, r) for r in new)
             n_rows += len(new)
     return {"runs": len(runs), "rows": n_rows, "duplicates": duplicates}
+
+
+@dataclass
+class _Run:
+    """One run of the merge: its key, the identity and attributes of the first input holding it, the rows
+    pooled so far, and the rows the existing output already holds (not written again)."""
+
+    key: RunKey
+    info: RunInfo
+    first: dict
+    first_src: str
+    merged: RunRows
+    in_out: dict[str, Row]
+
+    def check(self, src: Path, attrs: dict, check_versions: bool) -> None:
+        """Refuse ``src``'s run when its identity differs from the first input's."""
+        why = identity_conflict(self.first, RunInfo.from_attrs(attrs), allow_mixed=not check_versions)
+        if why is not None:
+            raise StoreError(f"{self.key.path}: cannot merge {src} into the run from {self.first_src}: {why}")
+        for name in ("truth", "data_id"):  # what an older input did not record, a newer one fixes
+            if not self.first.get(name) and attrs.get(name):
+                self.first[name] = attrs[name]
+
+    def pool(self, src: Path, rows: list[Row]) -> int:
+        """Add ``src``'s rows under the merge rule; returns how many were values already held."""
+        duplicates = 0
+        for row in rows:
+            old = self.merged.rows.get(row.arch)
+            try:
+                changed = self.merged.add(row)
+            except RowConflict:
+                raise StoreError(
+                    f"{self.key.path}: {row.arch} scored {old.score!r} in {self.first_src} but {row.score!r} in "
+                    f"{src}; refusing to merge"
+                ) from None
+            if not changed and old is not None and not row.failed:
+                duplicates += 1
+        return duplicates

@@ -7,6 +7,7 @@ Layout::
         attrs: space, dataset, proxy, seed, batch_size, dataload, dataload_info, data_source, data_free,
                options (JSON), code, source        -- the key (also encoded in the group path)
                dump, truth, data_id, device, zcbench, torch, h5py, created, updated  -- the identity
+               gpu, capability, cuda, cudnn, tf32   -- the identity of CUDA runs (as the workers saw them)
         index          int64    official index (-1 where the space has none)
         arch           str      canonical architecture string, each at most once per run
         score          float64  raw proxy value (NaN = failed, see error)
@@ -32,6 +33,11 @@ join a run whose identity it shares (:func:`identity_conflict`), on ``score`` re
   dir or loader version can never pass for the same data. Never mixed. Empty for data-free runs.
 * ``device`` kind (cpu/cuda: kernels differ in the last bits) and the ``zcbench``/``torch``
   versions — mixed only with ``--ignore-versions``.
+* CUDA runs also record, as their workers report them, the GPU model (``gpu``) and compute capability,
+  the ``cuda`` and ``cudnn`` versions and the ``tf32`` setting (always ``off``): kernels, and so the last
+  bits of a score, depend on all of them. Mixed only with ``--ignore-versions``. A CUDA run stored before
+  these were recorded (TF32 was then on for convolutions) does not take rows that have them, nor the
+  reverse. CPU runs record none of them, so their identity is what it always was.
 * ``source`` — imported runs: the file and checksum the scores came from.
 
 Rows: a run never holds an architecture twice. A new row for an architecture already in the run
@@ -111,7 +117,7 @@ class RunKey:
         )
 
 
-@dataclass
+@dataclass(slots=True)  # a writer holds every row of its runs: millions at NB101 scale
 class Row:
     index: int
     arch: str
@@ -136,10 +142,12 @@ class RunInfo:
     device: str = "cpu"
     versions: dict[str, str] = field(default_factory=dict)  # zcbench, torch (filled by whoever computed)
     extra: dict[str, Any] = field(default_factory=dict)
+    hardware: dict[str, str] = field(default_factory=dict)  # HARDWARE of a CUDA run, as its workers reported
 
     def attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"dump": self.dump, "truth": self.truth, "data_id": self.data_id, "device": self.device}
         out.update(self.versions)
+        out.update(self.hardware)
         for k, v in self.extra.items():
             out[k] = v if isinstance(v, (int, float, str, bool)) else json.dumps(v)
         return out
@@ -153,7 +161,12 @@ class RunInfo:
             data_id=str(attrs.get("data_id", "")),
             device=str(attrs.get("device", "cpu")),
             versions=versions,
+            hardware={k: str(attrs[k]) for k in HARDWARE if k in attrs},
         )
+
+
+HARDWARE = ("gpu", "capability", "cuda", "cudnn", "tf32")  # a CUDA run's identity beyond its versions
+_HARDWARE_NAMES = {"gpu": "GPU", "capability": "compute capability", "cuda": "CUDA", "cudnn": "cuDNN", "tf32": "TF32"}
 
 
 def device_kind(device: str) -> str:
@@ -170,10 +183,14 @@ def describe_truth(truth: str) -> str:
     return f"accuracies from {name} ({sched}, fingerprint {rest.partition(';')[0]})"
 
 
-def identity_conflict(old: dict[str, Any], new: RunInfo, allow_mixed: bool = False) -> str | None:
+def identity_conflict(
+    old: dict[str, Any], new: RunInfo, allow_mixed: bool = False, hardware: bool = True
+) -> str | None:
     """Why rows with identity ``new`` may not join a run whose attributes are ``old`` (None: they may).
 
-    The message names the real difference and is one line; attributes an older file lacks are not checked."""
+    The message names the real difference and is one line; attributes an older file lacks are not checked,
+    except a CUDA run's hardware (:func:`hardware_conflict`). ``hardware=False`` leaves the hardware out
+    (the planner, before the workers have reported it)."""
     old_truth, old_data = str(old.get("truth", "")), str(old.get("data_id", ""))
     if old_truth and new.truth and old_truth != new.truth:
         return f"it holds {describe_truth(old_truth)}, this holds {describe_truth(new.truth)}"
@@ -191,7 +208,41 @@ def identity_conflict(old: dict[str, Any], new: RunInfo, allow_mixed: bool = Fal
         va, vb = old.get(name), new.versions.get(name)
         if va is not None and vb is not None and str(va) != str(vb):
             return f"it was computed with {name} {va}, this with {name} {vb} (--ignore-versions to allow)"
+    return hardware_conflict(old, new) if hardware and b == "cuda" else None
+
+
+def hardware_conflict(old: dict[str, Any], new: RunInfo) -> str | None:
+    """Why CUDA rows of ``new``'s GPU and libraries may not join the CUDA run ``old`` (None: they may).
+    One side recording them and the other not is a difference too: a CUDA run stored before zcbench
+    recorded them ran with TF32 on."""
+    recorded = [k for k in HARDWARE if k in old]
+    if bool(recorded) != bool(new.hardware):
+        then, now = ("it", "this") if not recorded else ("this", "it")
+        return (
+            f"{then} was computed on a GPU before zcbench recorded the GPU model, CUDA/cuDNN versions and TF32 "
+            f"(TF32 was then on), {now} with them recorded (--ignore-versions to allow)"
+        )
+    for k in HARDWARE:
+        va, vb = old.get(k), new.hardware.get(k)
+        if va is not None and vb is not None and str(va) != str(vb):
+            if k in ("gpu", "capability"):
+                why = f"it was computed on {_gpu_label(old)}, this on {_gpu_label(new.hardware)}"
+            else:
+                why = f"it was computed with {_HARDWARE_NAMES[k]} {va}, this with {vb}"
+            return why + " (--ignore-versions to allow)"
     return None
+
+
+def _gpu_label(hw: dict[str, Any]) -> str:
+    return f"{hw.get('gpu', '?')} (compute capability {hw.get('capability', '?')})"
+
+
+def describe_hardware(hw: dict[str, Any]) -> str:
+    """``NVIDIA H200 (compute capability 9.0, CUDA 12.4, cuDNN 90100, TF32 off)``; ``cpu`` for {}."""
+    if not hw:
+        return "cpu"
+    rest = ", ".join(f"{_HARDWARE_NAMES[k]} {hw[k]}" for k in HARDWARE[1:] if k in hw)
+    return f"{hw.get('gpu', '?')} ({rest})"
 
 
 def same_row(a: Row, b: Row) -> bool:

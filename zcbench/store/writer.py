@@ -1,10 +1,10 @@
 """The single writer of a results file: journal first, atomic HDF5 replacement, the row invariant.
 
 Crash safety: finished rows first go to an append-only journal ``<file>.journal`` (one JSON line per
-row, flushed and fsync'ed); the HDF5 file itself is only ever replaced atomically (written to a
-temporary copy, then renamed), so a kill at any moment leaves the last complete HDF5 file plus a
-journal that the next open replays. Only one process writes (a lock on the journal); readers merge
-file and journal (``zcbench.store.reader``).
+row, flushed and fsync'ed); the HDF5 file itself is only ever replaced atomically (the next version is
+prepared beside it, then renamed: ``zcbench.store.commit``, at a cost proportional to the new rows), so a
+kill at any moment leaves the last complete HDF5 file plus a journal that the next open replays. Only one
+process writes (a lock on the journal); readers merge file and journal (``zcbench.store.reader``).
 
 Nothing is created before there is something to keep: opening checks that the output can be
 written, and a writer that never received a row leaves no file, journal or directory behind.
@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import StoreError, UsageError
 from ..outputs import check_writable, created_dirs, remove_created
+from .commit import Committer, FileIndex, plan_commit
 from .rows import RunRows, check_results_file, group_attrs, h5py, journal_path, read_group, read_journal
-from .schema import COLUMNS, FORMAT, FORMAT_VERSION, Row, RowConflict, RunInfo, RunKey, identity_conflict, row_to_json
+from .schema import Row, RowConflict, RunInfo, RunKey, identity_conflict, row_to_json
 
 
 def _now() -> str:
@@ -49,7 +47,9 @@ class ResultStore:
         self.allow_mixed = allow_mixed
         self._pending: list[tuple[RunKey, RunInfo, Row]] = []
         self._runs: dict[str, list] = {}  # group path -> [attrs or None (not written yet), rows]: file + pending
+        self._index = FileIndex()  # where the HDF5 file holds each run's rows
         self._jfh = None
+        self._committer: Committer | None = None
         self._last_commit = time.monotonic()
         check_results_file(self.path)
         try:
@@ -68,6 +68,7 @@ class ResultStore:
             self._jfh.close()
             self._jfh = None
             raise StoreError(f"{self.path}: another zcbench process is writing this file") from None
+        self._committer = Committer(self.path)  # only now: what lies beside the file is a dead writer's
         replay = read_journal(self.journal)
         try:
             self._accept(replay, strict=False)
@@ -88,7 +89,9 @@ class ResultStore:
             if self.path.exists():
                 with h5py().File(self.path, "r") as f:
                     if key.path in f:
-                        attrs, rows = group_attrs(f[key.path]), RunRows(read_group(f[key.path]))
+                        stored = read_group(f[key.path])
+                        attrs, rows = group_attrs(f[key.path]), RunRows(stored)
+                        self._index.load(key.path, [r.arch for r in stored])
             self._runs[key.path] = [attrs, rows]
         return self._runs[key.path]
 
@@ -112,6 +115,14 @@ class ResultStore:
         self._pending.extend(kept)
         return kept
 
+    def check_identity(self, key: RunKey, info: RunInfo) -> None:
+        """Raise StoreError (nothing written) when rows of identity ``info`` could not join run ``key``: the
+        check the engine makes as soon as its workers have reported their device."""
+        attrs = self._run(key)[0]
+        why = None if attrs is None else identity_conflict(attrs, info, self.allow_mixed)
+        if why is not None:
+            raise StoreError(f"{self.path}: run {key.path} cannot be continued: {why}; write to another --out")
+
     # -- writing --------------------------------------------------------------------------------
     def append(self, key: RunKey, info: RunInfo, rows: Iterable[Row]) -> None:
         """Rows of one run: see :meth:`append_many`."""
@@ -133,24 +144,12 @@ class ResultStore:
         """Fold the pending rows into the HDF5 file by atomic replacement, then empty the journal."""
         if not self._pending:
             return
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        plan = plan_commit(self._pending, self._index, _now())
         try:
-            if self.path.exists():
-                shutil.copyfile(self.path, tmp)
-            with h5py().File(tmp, "a") as f:
-                f.attrs["format"] = FORMAT
-                f.attrs["format_version"] = FORMAT_VERSION
-                groups: dict[str, list] = {}
-                for key, info, row in self._pending:
-                    groups.setdefault(key.path, [key, info, []])[2].append(row)
-                for key, info, rows in groups.values():
-                    _write_rows(f, key, info, rows)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            self._committer.commit(plan)
         except OSError as err:
-            tmp.unlink(missing_ok=True)
             raise StoreError(f"{self.path}: cannot write results ({err})") from None
+        self._index.record(plan)
         self._pending = []
         self._truncate_journal()
         self._last_commit = time.monotonic()
@@ -168,6 +167,8 @@ class ResultStore:
             if self._pending:
                 self.commit()
         finally:
+            if self._committer is not None:
+                self._committer.forget()  # the spare: the previous version, useless once the writer is gone
             fcntl.flock(self._jfh, fcntl.LOCK_UN)
             self._jfh.close()
             self._jfh = None
@@ -189,40 +190,3 @@ class ResultStore:
     def done(self, key: RunKey) -> set[str]:
         """Architectures of run ``key`` already recorded (scored or failed)."""
         return set(self._run(key)[1].rows)
-
-
-def _write_rows(f, key: RunKey, info: RunInfo, rows: list[Row]) -> None:
-    """Append ``rows`` to the run's group (creating it), replacing the rows of retried failures in place."""
-    str_dt = h5py().string_dtype()
-    g = f.require_group(key.path)
-    if "arch" not in g:
-        for k, v in asdict(key).items():
-            g.attrs[k] = v
-        g.attrs["created"] = _now()
-        for k, v in info.attrs().items():
-            g.attrs[k] = v
-        g.attrs["h5py"] = str(h5py().__version__)
-        for c in COLUMNS:
-            dt = str_dt if c in ("arch", "error") else (np.int64 if c == "index" else np.float64)
-            g.create_dataset(c, shape=(0,), maxshape=(None,), dtype=dt, chunks=(1024,))
-    position = {a: i for i, a in enumerate(g["arch"].asstr()[()])}
-    new: list[Row] = []
-    for r in rows:
-        i = position.get(r.arch)
-        if i is None:
-            position[r.arch] = -1 - len(new)  # a later row for the same arch within this batch replaces it
-            new.append(r)
-        elif i < 0:
-            new[-1 - i] = r
-        else:
-            for c in COLUMNS:
-                g[c][i] = getattr(r, c)
-    n0 = g["arch"].shape[0]
-    n = n0 + len(new)
-    if new:
-        for c in COLUMNS:
-            ds = g[c]
-            ds.resize((n,))
-            vals = [getattr(r, c) for r in new]
-            ds[n0:n] = np.asarray(vals, dtype=object) if c in ("arch", "error") else np.asarray(vals)
-    g.attrs["updated"] = _now()
