@@ -38,11 +38,14 @@ if TYPE_CHECKING:
 
 
 def _frame(results) -> pd.DataFrame:
-    """A results frame from a path (read with :func:`load_results`) or a frame (returned as is)."""
+    """A results frame from a path (read with :func:`load_results`) or a frame, with the population proxies
+    (az_nas, te_nas) computed per (space, dataset) table from the components it holds."""
     import pandas as pd
 
+    from .report.aggregate import with_aggregates
+
     if isinstance(results, pd.DataFrame):
-        return results
+        return with_aggregates(results)
     return load_results(results)
 
 
@@ -199,10 +202,13 @@ def load_results(
     path: str | Path = DEFAULT_RESULTS, seed: int | None = None, batch_size: int | None = None
 ) -> pd.DataFrame:
     """The results file as one row per (space, dataset, arch): ``space, dataset, index, arch, <proxy>...,
-    val_accuracy, test_accuracy`` (imported scores as ``<proxy>@<origin>`` columns)."""
+    val_accuracy, test_accuracy`` (imported scores as ``<proxy>@<origin>`` columns). ``az_nas`` and
+    ``te_nas`` are columns when their components are stored: ranks within each (space, dataset), so a
+    subset of rows needs them recomputed (every function here does that from the components)."""
+    from .report.aggregate import with_aggregates
     from .store import load_frame
 
-    return load_frame(path, seed=seed, batch_size=batch_size)
+    return with_aggregates(load_frame(path, seed=seed, batch_size=batch_size))
 
 
 def status(path: str | Path = DEFAULT_RESULTS) -> pd.DataFrame:

@@ -103,9 +103,10 @@ def compare(
     sig.check_options(metric, sign, score_nan, resamples, confidence)
 
     from ..report import proxy_columns
+    from ..report.aggregate import with_aggregates
     from ..store import load_frame
 
-    frame = load_frame(results)
+    frame = with_aggregates(load_frame(results))  # az_nas/te_nas ranked within each (space, dataset)
     have = proxy_columns(frame)
     unknown = [p for p in (pair or list(proxies)) if p not in have]
     if unknown:

@@ -32,14 +32,27 @@ def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
 
     load_plugins(plugins)
     names = PROXIES.select(patterns) if patterns else PROXIES.names()
-    click.echo(f"{'proxy':10s} {'needs':28s} paper")
+    w = max([10, *(len(n) for n in names)])
+    click.echo(f"{'proxy':{w}s} {'needs':28s} paper")
     for n in names:
         s = PROXIES.get(n)
-        click.echo(f"{n:10s} {', '.join(s.needs()):28s} {s.paper}")
+        click.echo(f"{n:{w}s} {', '.join(s.needs()):28s} {s.paper}")
         if not s.builtin:
-            click.echo(f"{'':10s} from {s.origin} (code {s.code or 'unversioned'})")
+            click.echo(f"{'':{w}s} from {s.origin} (code {s.code or 'unversioned'})")
+        if s.inputs:
+            click.echo(f"{'':{w}s} computed from {', '.join(s.inputs)} (stored): {_combined(n)}")
         for k, opt in s.options.items():
             if k == "batch_size":
                 continue
             default = "required" if opt.required else f"default {opt.default}"
-            click.echo(f"{'':10s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")
+            click.echo(f"{'':{w}s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")
+
+
+def _combined(name: str) -> str:
+    """How a proxy with inputs is computed, and over which set of architectures the tables compute it."""
+    from ..aggregates import AGGREGATE_SET, AGGREGATES
+
+    agg = AGGREGATES.get(name)
+    if agg is None:  # vote
+        return "majority vote on each pair of architectures, by correlate"
+    return f"{agg.rule}; {AGGREGATE_SET}"
