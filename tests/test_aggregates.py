@@ -64,7 +64,7 @@ def test_with_aggregates_ranks_each_table_alone():
     f = frame()
     out = with_aggregates(f)
     assert "az_nas" not in f.columns and list(out.columns)[-3:] == ["te_nas", "val_accuracy", "test_accuracy"]
-    for dataset, block in f.groupby("dataset"):
+    for _, block in f.groupby("dataset"):
         want = az_nas_scores([block[c].to_numpy() for c in AZ_NAS_INPUTS])
         assert np.allclose(out.loc[block.index, "az_nas"], want)
     # a table's values do not depend on the other tables (so --dataset selection does not change them)
