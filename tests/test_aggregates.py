@@ -132,3 +132,23 @@ def test_every_aggregate_is_a_registered_proxy_with_those_inputs():
 
     for name, agg in AGGREGATES.items():
         assert PROXIES.get(name).inputs == agg.inputs
+
+
+def test_paper_preset_prints_ours_paper_delta(tmp_path):
+    from test_report import write_results
+
+    f = frame()
+    path = tmp_path / "r.h5"
+    write_results(path, f)
+    res = CliRunner().invoke(zc_cli(), ["correlate", str(path), "--paper", "az-nas2024", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    cells = {(r["table"], r["dataset"], r["proxy"]): r for r in json.loads(res.output)}
+    c10 = cells[("nb201-spearman", "cifar10", "az_nas")]
+    block = f[f["dataset"] == "cifar10"]
+    want = st.spearmanr(az_nas_scores([block[c].to_numpy() for c in AZ_NAS_INPUTS]), block["test_accuracy"])[0]
+    assert c10["status"] == "ok" and c10["paper"] == 0.913 and c10["ours"] == pytest.approx(want)
+    assert c10["delta"] == pytest.approx(want - 0.913)
+    assert cells[("nb201-spearman", "ImageNet16-120", "az_nas")]["status"].startswith("missing")
+    assert cells[("nb201-kendall-baselines", "cifar10", "gradsign")]["status"] == "missing: no gradsign scores"
+    text = CliRunner().invoke(zc_cli(), ["correlate", str(path), "--paper", "az-nas2024"]).output
+    assert "az_nas" in text and "population proxies" in text
