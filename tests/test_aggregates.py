@@ -152,3 +152,10 @@ def test_paper_preset_prints_ours_paper_delta(tmp_path):
     assert cells[("nb201-kendall-baselines", "cifar10", "gradsign")]["status"] == "missing: no gradsign scores"
     text = CliRunner().invoke(zc_cli(), ["correlate", str(path), "--paper", "az-nas2024"]).output
     assert "az_nas" in text and "population proxies" in text
+
+
+def test_proxies_command_says_how_and_over_which_set():
+    out = CliRunner().invoke(zc_cli(), ["proxies", "az_nas", "te_nas", "vote"]).output
+    assert "computed from az_expressivity, az_progressivity, az_trainability, az_complexity (stored)" in out
+    assert "rank(-ntk_cond) + rank(linear_regions)" in out and "within each sample" in out
+    assert "Lee & Ham, CVPR 2024" in out and "Chen, Gong & Wang, ICLR 2021" in out

@@ -132,7 +132,7 @@ def list_proxies(pattern: str = "all", plugins: Sequence[str] = ()) -> pd.DataFr
         s = PROXIES.get(n)
         rows.append(
             {"proxy": n, "needs": ", ".join(s.needs()), "options": ", ".join(k for k in s.options if k != "batch_size"),
-             "origin": s.origin, "code": s.code, "paper": s.paper}
+             "inputs": ", ".join(s.inputs), "origin": s.origin, "code": s.code, "paper": s.paper}
         )  # fmt: skip
     return pd.DataFrame(rows)
 
