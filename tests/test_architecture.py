@@ -165,7 +165,6 @@ def _setup(space: str):
     else:
         y = torch.randn(out.shape, generator=g)
     opts = {"swap_repeats": 2, "zen_batch": 2, "reg_swap_mu": 10.0, "reg_swap_sigma": 1e6, "batch_size": 4}
-    opts["knas_samples"] = 4  # KNAS's 50 single-sample gradients need a minibatch of 50
     ctx = ProxyContext(x, y, (3, hw, hw), spec.num_classes, loss_fn=sp.loss_fn(dataset), task=spec.task, options=opts)
     return make, ctx
 

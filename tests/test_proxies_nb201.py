@@ -41,7 +41,6 @@ def test_every_proxy_finite_on_nb201(arch):
             "zen_batch": 4,
             "reg_swap_mu": 800.0,
             "reg_swap_sigma": 1e5,
-            "knas_samples": 8,
             "az_batch": 8,
             "lr_batch": 8,
         },

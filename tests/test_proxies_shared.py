@@ -25,7 +25,7 @@ def ctx(batch: int = 8, **kw) -> ProxyContext:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, 16, 16, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
-    opts = {"swap_repeats": 3, "reg_swap_mu": 20.0, "reg_swap_sigma": 500.0, "zen_batch": 4, "knas_samples": 8}
+    opts = {"swap_repeats": 3, "reg_swap_mu": 20.0, "reg_swap_sigma": 500.0, "zen_batch": 4}
     return ProxyContext(x, y, (3, 16, 16), 10, seed=5, options=opts, **kw)
 
 

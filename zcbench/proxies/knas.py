@@ -16,9 +16,10 @@ with ``copy.copy`` of a view, which shares the gradient's memory: with ``zero_gr
 ``zero_grad(set_to_none=True)`` (PyTorch ≥ 2.0, where the reference values here were produced) each
 sample's gradient is a fresh tensor and the score is the covariance above.
 
-``knas_samples`` (50, the code's constant) is how many samples are used; the minibatch must hold at least
-that many (else NaN with the reason). With n samples the halves are the first ⌊n/2⌋ and the next ⌊n/2⌋
-and the divisor is (2⌊n/2⌋)² (2500 for 50).
+``knas_samples`` is how many samples are used: by default the code's 50, or the whole minibatch when it
+holds fewer (the code then never reaches its 50th batch and returns nothing); a value larger than the
+minibatch is NaN with the reason. With n samples the halves are the first ⌊n/2⌋ and the next ⌊n/2⌋ and
+the divisor is (2⌊n/2⌋)² (2500 for 50).
 """
 
 from __future__ import annotations
@@ -28,15 +29,23 @@ from torch import nn
 
 from ._per_sample import sample_gradients
 from .base import Option, ProxyContext, register_proxy
+from .utils import require_targets
 
 PARAMS = 11  # ``if index_name > 10: break``
 MIN_ENTRIES = 50  # ``if len(param.grad.view(-1).data[0:100]) < 50: continue``
 ENTRIES = 50  # ``for i in range(50)`` over the (up to 100) kept entries
-KNAS_OPTIONS = {"knas_samples": Option(int, 50, minimum=2, doc="single-sample gradients used (the code: 50)")}
+SAMPLES = 50  # ``if len(grads[index_grad]) == 50``
+KNAS_OPTIONS = {
+    "knas_samples": Option(
+        int, None, minimum=2, doc="single-sample gradients used (default: the code's 50, or the minibatch if smaller)"
+    )
+}
 
 
-def knas_samples(ctx: ProxyContext) -> int:
-    return int(ctx.options.get("knas_samples", 50))
+def knas_samples(ctx: ProxyContext, batch: int) -> int:
+    """``knas_samples``, else 50, else (a smaller minibatch) all of it."""
+    n = ctx.options.get("knas_samples")
+    return int(n) if n is not None else min(SAMPLES, batch)
 
 
 class KnasGradients:
@@ -81,7 +90,10 @@ class KnasGradients:
 @register_proxy("knas", labels=True, grad=True, options=KNAS_OPTIONS, paper="Xu et al., ICML 2021 (KNAS, MGM)")
 def knas(net: nn.Module, ctx: ProxyContext) -> float:
     """Covariance of single-sample gradients between two halves of 50 samples, on 11 × 50 weights."""
-    n = knas_samples(ctx)
+    x, _ = require_targets(ctx)
+    n = knas_samples(ctx, len(x))
+    if n < 2:
+        raise ValueError(f"knas needs at least 2 samples (two halves), the minibatch has {len(x)}")
     acc = KnasGradients(net, n)
     for grads in sample_gradients(net, ctx, n):
         acc.add(grads)

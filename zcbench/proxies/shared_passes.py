@@ -155,7 +155,7 @@ def per_sample_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outc
     """One loop of single-sample loss gradients: GradSign's sign sums over all samples, KNAS's rows over
     its first ``knas_samples``."""
     x, _ = require_inputs(ctx)
-    n_knas = _knas.knas_samples(ctx)
+    n_knas = _knas.knas_samples(ctx, len(x))
     sums = _gradsign.GradSignSums(net)
     rows = _knas.KnasGradients(net, n_knas)
     for i, grads in enumerate(sample_gradients(net, ctx, max(len(x), n_knas))):
