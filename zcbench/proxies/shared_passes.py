@@ -22,6 +22,12 @@ not depend on what ran before; CPU kernels are deterministic):
   differentiate its loss (``_per_sample.sample_gradients``): one loop over the minibatch feeds both
   (KNAS reads the first ``knas_samples`` of the same gradients).
 
+Not shared, because no pass gives another's values exactly: TE-NAS's ``ntk_cond`` differentiates each sample's
+logits through one batched forward (BatchNorm couples the samples) after a Kaiming fan-out re-initialisation,
+where KNAS and GradSign take each sample alone at the default initialisation; ``nasi`` back-propagates the
+label logits once at the default initialisation; ``linear_regions`` re-initialises fan-in and feeds Gaussian
+inputs without gradients.
+
 Only used when the minibatch is not split (``split_data == 1``); after an OOM, or if a pass fails, the
 runner falls back to the one-proxy functions, which split. Final formulas are the proxy modules' own.
 """
