@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import re
 import sys
 import time
@@ -102,9 +101,13 @@ def report(rows: list[dict], out: Path) -> None:
     print(f"{'proxy':18s} {'n':>4s} {'spearman':>9s} {'kendall':>8s}")
     for p in ["az_nas", "te_nas", *PROXIES]:
         ok = np.isfinite(cols[p])
-        rho = stats.spearmanr(cols[p][ok], acc[ok]).correlation if ok.sum() > 2 else math.nan
-        tau = stats.kendalltau(cols[p][ok], acc[ok]).correlation if ok.sum() > 2 else math.nan
-        print(f"{p:18s} {int(ok.sum()):4d} {rho:9.3f} {tau:8.3f}")
+        if ok.sum() > 2 and np.ptp(cols[p][ok]) > 0:
+            rho = stats.spearmanr(cols[p][ok], acc[ok]).correlation
+            tau = stats.kendalltau(cols[p][ok], acc[ok]).correlation
+            print(f"{p:18s} {int(ok.sum()):4d} {rho:9.3f} {tau:8.3f}")
+        else:
+            value = f"constant {cols[p][ok][0]:g}" if ok.any() else "no score"
+            print(f"{p:18s} {int(ok.sum()):4d} {'-':>9s} {'-':>8s}  ({value})")
 
 
 def main() -> None:
