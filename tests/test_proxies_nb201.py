@@ -36,7 +36,14 @@ def test_every_proxy_finite_on_nb201(arch):
         torch.randint(0, 10, (8,), generator=g),
         (3, 16, 16),
         10,
-        options={"swap_repeats": 2, "zen_batch": 4, "reg_swap_mu": 800.0, "reg_swap_sigma": 1e5},
+        options={
+            "swap_repeats": 2,
+            "zen_batch": 4,
+            "reg_swap_mu": 800.0,
+            "reg_swap_sigma": 1e5,
+            "az_batch": 8,
+            "lr_batch": 8,
+        },
     )
     names = select_proxies(["all"], ctx.options).names
     assert "reg_swap" in names  # its options are given

@@ -39,11 +39,14 @@ if TYPE_CHECKING:
 
 
 def _frame(results) -> pd.DataFrame:
-    """A results frame from a path (read with :func:`load_results`) or a frame (returned as is)."""
+    """A results frame from a path (read with :func:`load_results`) or a frame, with the population proxies
+    (az_nas, te_nas) computed per (space, dataset) table from the components it holds."""
     import pandas as pd
 
+    from .report.aggregate import with_aggregates
+
     if isinstance(results, pd.DataFrame):
-        return results
+        return with_aggregates(results)
     return load_results(results)
 
 
@@ -130,7 +133,7 @@ def list_proxies(pattern: str = "all", plugins: Sequence[str] = ()) -> pd.DataFr
         s = PROXIES.get(n)
         rows.append(
             {"proxy": n, "needs": ", ".join(s.needs()), "options": ", ".join(k for k in s.options if k != "batch_size"),
-             "origin": s.origin, "code": s.code, "paper": s.paper}
+             "inputs": ", ".join(s.inputs), "origin": s.origin, "code": s.code, "paper": s.paper}
         )  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -211,10 +214,13 @@ def load_results(
     path: str | Path = DEFAULT_RESULTS, seed: int | None = None, batch_size: int | None = None
 ) -> pd.DataFrame:
     """The results file as one row per (space, dataset, arch): ``space, dataset, index, arch, <proxy>...,
-    val_accuracy, test_accuracy`` (imported scores as ``<proxy>@<origin>`` columns)."""
+    val_accuracy, test_accuracy`` (imported scores as ``<proxy>@<origin>`` columns). ``az_nas`` and
+    ``te_nas`` are columns when their components are stored: ranks within each (space, dataset), so a
+    subset of rows needs them recomputed (every function here does that from the components)."""
+    from .report.aggregate import with_aggregates
     from .store import load_frame
 
-    return load_frame(path, seed=seed, batch_size=batch_size)
+    return with_aggregates(load_frame(path, seed=seed, batch_size=batch_size))
 
 
 def status(path: str | Path = DEFAULT_RESULTS) -> pd.DataFrame:

@@ -33,19 +33,27 @@ def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
 
     load_plugins(plugins)
     names = PROXIES.select(patterns) if patterns else PROXIES.names()
-    click.echo(f"{'proxy':10s} {'needs':28s} paper")
+    w = max([10, *(len(n) for n in names)])
+    click.echo(f"{'proxy':{w}s} {'needs':28s} paper")
     for n in names:
         s = PROXIES.get(n)
-        click.echo(f"{n:10s} {', '.join(s.needs()):28s} {s.paper}")
+        click.echo(f"{n:{w}s} {', '.join(s.needs()):28s} {s.paper}")
         if not s.builtin:
-            click.echo(f"{'':10s} from {s.origin} (code {s.code or 'unversioned'})")
+            click.echo(f"{'':{w}s} from {s.origin} (code {s.code or 'unversioned'})")
         if s.inputs:
-            click.echo(
-                f"{'':10s} computed by correlate from {', '.join(s.inputs)} (scoring it stores those; "
-                "it has no per-architecture value)"
-            )
+            click.echo(f"{'':{w}s} {_combined(n, s.inputs)}")
         for k, opt in s.options.items():
             if k == "batch_size":
                 continue
             default = "required" if opt.required else f"default {opt.default}"
-            click.echo(f"{'':10s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")
+            click.echo(f"{'':{w}s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")
+
+
+def _combined(name: str, inputs: tuple[str, ...]) -> str:
+    """How a proxy with inputs is computed, and over which set of architectures the tables compute it."""
+    from ..aggregates import AGGREGATE_SET, AGGREGATES
+
+    agg = AGGREGATES.get(name)
+    if agg is None:  # vote: a figure of pairs, no per-architecture value
+        return f"computed by correlate from {', '.join(inputs)} (scoring stores those): majority vote on each pair"
+    return f"computed from {', '.join(inputs)} (stored): {agg.rule}; {AGGREGATE_SET}"

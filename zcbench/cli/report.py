@@ -14,11 +14,13 @@ from .app import main
 
 
 def _load(results: str, source: str | None = None):
-    """The results frame; with ``source``, the imported columns ``<proxy>@<source>`` under their bare names."""
+    """The results frame; with ``source``, the imported columns ``<proxy>@<source>`` under their bare names;
+    population proxies (az_nas, te_nas) computed per table from their stored components."""
+    from ..report.aggregate import with_aggregates
     from ..report.sources import source_frame
     from ..store import load_frame  # raises StoreError for a missing or foreign file
 
-    return source_frame(load_frame(results), source)
+    return with_aggregates(source_frame(load_frame(results), source))
 
 
 def _emit(text: str, out: str | None) -> None:

@@ -14,6 +14,19 @@ not depend on what ran before; CPU kernels are deterministic):
   3. (grasp) H g = ``autograd.grad(Σ g·∂L/∂W, W)``, what grasp's ``z.backward()`` leaves in ``W.grad``.
   The fisher hooks only count during step 2.
 * **swap group** — swap and reg_swap average the same SWAP counts; reg_swap multiplies by its factor.
+* **az group** — AZ-NAS's expressivity, progressivity and trainability come from one re-initialisation,
+  one Gaussian forward and (for trainability) its backward passes, as the authors' function returns all
+  three; its complexity is FLOPs, counted once for ``az_complexity`` and ``flops`` (the count does not
+  depend on the weights and draws nothing, so it may run first).
+* **per-sample group** — GradSign and KNAS both take each sample alone through the network and
+  differentiate its loss (``_per_sample.sample_gradients``): one loop over the minibatch feeds both
+  (KNAS reads the first ``knas_samples`` of the same gradients).
+
+Not shared, because no pass gives another's values exactly: TE-NAS's ``ntk_cond`` differentiates each sample's
+logits through one batched forward (BatchNorm couples the samples) after a Kaiming fan-out re-initialisation,
+where KNAS and GradSign take each sample alone at the default initialisation; ``nasi`` back-propagates the
+label logits once at the default initialisation; ``linear_regions`` re-initialises fan-in and feeds Gaussian
+inputs without gradients.
 
 Only used when the minibatch is not split (``split_data == 1``); after an OOM, or if a pass fails, the
 runner falls back to the one-proxy functions, which split. Final formulas are the proxy modules' own.
@@ -26,15 +39,20 @@ from collections.abc import Callable
 import torch
 from torch import autograd, nn
 
+from . import az_nas as _az
 from . import epe_nas as _epe
 from . import fisher as _fisher
+from . import flops as _flops
 from . import grad_norm as _gn
+from . import gradsign as _gradsign
 from . import grasp as _grasp
 from . import jacov as _jacov
+from . import knas as _knas
 from . import nwot as _nwot
 from . import plain as _plain
 from . import snip as _snip
 from . import swap as _swap
+from ._per_sample import sample_gradients
 from .base import ProxyContext
 from .utils import prunable_layers, require_inputs
 
@@ -123,6 +141,36 @@ def swap_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
     return out
 
 
+def az_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
+    """FLOPs once (flops, az_complexity), then one AZ-NAS pass for the other components asked."""
+    out: Outcome = {}
+    counted = sorted(names & {"flops", "az_complexity"})
+    if counted:
+        mflops = _flops.count_flops(net, ctx.input_shape, ctx.device) / 1e6
+        for n in counted:
+            out[n] = lambda v=mflops: v
+    if names & {"az_expressivity", "az_progressivity", "az_trainability"}:
+        res = _az.az_pass(net, ctx, trainability="az_trainability" in names)
+        out["az_expressivity"] = res.expressivity
+        out["az_progressivity"] = res.progressivity
+        out["az_trainability"] = res.trainability
+    return {n: f for n, f in out.items() if n in names}
+
+
+def per_sample_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
+    """One loop of single-sample loss gradients: GradSign's sign sums over all samples, KNAS's rows over
+    its first ``knas_samples``."""
+    x, _ = require_inputs(ctx)
+    n_knas = _knas.knas_samples(ctx, len(x))
+    sums = _gradsign.GradSignSums(net)
+    rows = _knas.KnasGradients(net, n_knas)
+    for i, grads in enumerate(sample_gradients(net, ctx, max(len(x), n_knas))):
+        sums.add(grads)
+        if i < n_knas:
+            rows.add(grads)
+    return {"gradsign": sums.score, "knas": rows.score}
+
+
 class _Null:
     def __enter__(self):
         return self
@@ -135,4 +183,6 @@ class _Null:
 GROUPS: tuple[tuple[frozenset[str], Callable[[set[str], nn.Module, ProxyContext], Outcome]], ...] = (
     (frozenset({"grad_norm", "snip", "plain", "fisher", "grasp", "jacov", "epe_nas", "nwot"}), backprop_group),
     (frozenset({"swap", "reg_swap"}), swap_group),
+    (frozenset({"az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "flops"}), az_group),
+    (frozenset({"gradsign", "knas"}), per_sample_group),
 )

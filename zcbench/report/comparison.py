@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from ..store.columns import proxy_columns
+from .aggregate import with_aggregates
 from .significance import Bootstrap, compare_table, tie_table
 
 TARGET_COLUMNS = {"val": "val_accuracy", "test": "test_accuracy"}
@@ -27,8 +28,9 @@ def _target_column(target: str) -> str:
 def _select(
     frame: pd.DataFrame, names: Sequence[str], spaces: Sequence[str], datasets: Sequence[str], where: str
 ) -> tuple[pd.DataFrame, str]:
-    """The rows of ``spaces`` × ``datasets`` after checking every name exists; the second value says what
-    the file has, for the messages about an empty selection."""
+    """The rows of ``spaces`` × ``datasets`` (population proxies ranked within each table) after checking every
+    name exists; the second value says what the file has, for the messages about an empty selection."""
+    frame = with_aggregates(frame)
     have = proxy_columns(frame)
     unknown = [p for p in names if p not in have]
     if unknown:

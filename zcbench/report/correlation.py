@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aggregates import VOTE_INPUTS
+from ..aggregates import AGGREGATES, VOTE_INPUTS
 from ..errors import UsageError
 from ..store.columns import mixed_truth_note, proxy_columns, target_column
 from . import stats
+from .aggregate import aggregate_note, sampled_scores, with_aggregates
 from .protocol import TRANSFORMS, Protocol, metric_fn
 from .selection import match_columns
 from .significance import Bootstrap
@@ -108,13 +109,19 @@ def _index_sets(pool: np.ndarray, protocol: Protocol, label: str, notes: list[st
 
 
 def _proxy_samples(
-    score: np.ndarray, target: np.ndarray, idx_sets: list[np.ndarray], metrics: list[str], protocol: Protocol
+    score: np.ndarray | list[np.ndarray],
+    target: np.ndarray,
+    idx_sets: list[np.ndarray],
+    metrics: list[str],
+    protocol: Protocol,
 ) -> tuple[list[int], dict[str, list[float]]]:
-    """One proxy's architecture count and metric values on every index set."""
+    """One proxy's architecture count and metric values on every index set. ``score`` is the column, or
+    (a population proxy under a sampling protocol) its values within each set, computed on that set."""
     ns: list[int] = []
     values: dict[str, list[float]] = {m: [] for m in metrics}
-    for idx in idx_sets:
-        cs, ct = stats.clean_pair(score[idx], target[idx], protocol.score_nan)
+    for k, idx in enumerate(idx_sets):
+        s = score[k] if isinstance(score, list) else score[idx]
+        cs, ct = stats.clean_pair(s, target[idx], protocol.score_nan)
         ns.append(int(cs.size))
         for m in metrics:
             fn, is_corr = metric_fn(m)
@@ -222,8 +229,9 @@ def _block_rows(space: str, dataset: str, block: pd.DataFrame, plan: _Plan, note
     for proxy in proxies:
         target, pool, idx_sets = on(proxy)
         score = _scores(block, proxy, protocol)
+        per_set = sampled_scores(block, proxy, idx_sets) if proxy in AGGREGATES and protocol.sample_size else score
         row = _row_head(space, dataset, proxy, protocol)
-        row.update(_summary(*_proxy_samples(score, target, idx_sets, metrics, protocol), len(idx_sets)))
+        row.update(_summary(*_proxy_samples(per_set, target, idx_sets, metrics, protocol), len(idx_sets)))
         if plan.ci is not None:
             row.update(_ci_columns(score, target, pool, metrics, protocol, plan.ci))
         rows.append(row)
@@ -267,6 +275,7 @@ def correlation_table(
     protocol = protocol or Protocol()
     boot = resampling or Bootstrap(resamples=DEFAULT_RESAMPLES)
     check_resampling(boot.resamples, boot.seed)
+    frame = with_aggregates(frame)
     metrics, want_vote, chosen = _plan(frame, protocol, metrics, proxies, where)
     tie_metric = _tie_metric(metrics) if ties else None
     plan = _Plan(chosen, metrics, want_vote, protocol, boot if ci else None)
@@ -275,6 +284,8 @@ def correlation_table(
     for (space, dataset), block in frame.groupby(["space", "dataset"], sort=True):
         rows.extend(_block_rows(space, dataset, block, plan, notes))
     out = pd.DataFrame(rows)
+    if aggregate_note(chosen):
+        notes.append(aggregate_note(chosen))
     if ci:
         notes.append(
             f"{boot.confidence * 100:g}% intervals: percentile bootstrap over all architectures, "

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..aggregates import VOTE_INPUTS
+from ..aggregates import AGGREGATES, VOTE_INPUTS
 from ..errors import UsageError
 from ..store.columns import proxy_columns, target_column
+from .aggregate import with_aggregates
 from .correlation import correlation_table
 from .presets import find_preset, preset_name, read_yaml
 from .protocol import Protocol, load_protocol
@@ -120,7 +121,8 @@ def _cell(
         "n": 0,
         "status": "ok",
     }
-    lacking = [p for p in (VOTE_INPUTS if proxy == "vote" else (proxy,)) if not _has_values(sub, p)]
+    inputs = VOTE_INPUTS if proxy == "vote" else AGGREGATES[proxy].inputs if proxy in AGGREGATES else (proxy,)
+    lacking = [p for p in inputs if not _has_values(sub, p)]
     if not len(sub):
         row["status"] = f"missing: no results for {tab.space}/{dataset}"
     elif not _has_values(
@@ -152,6 +154,7 @@ def compare_paper(
     if unknown:
         ids = ", ".join(tab.id for tab in paper.tables)
         raise UsageError(f"paper {paper.name} has no table {', '.join(unknown)} (its tables: {ids})")
+    frame = with_aggregates(frame)
     rows = []
     captions: dict[str, list[str]] = {}
     notes: list[str] = []

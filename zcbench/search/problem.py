@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ArchError, UsageError
+from ..report.aggregate import with_aggregates
 from ..spaces.base import Space
 from ..store.columns import proxy_columns, target_column
 
@@ -166,6 +167,7 @@ class TrainedCounter:
 def problem_from_frame(frame, space: Space, dataset: str, proxies: Sequence[str]) -> SearchProblem:
     """The domain of (space, dataset) in a ``load_frame`` frame: rows with finite val accuracy."""
     block = frame[(frame["space"] == space.name) & (frame["dataset"] == dataset)]
+    block = with_aggregates(block)  # az_nas/te_nas: ranks within this table, as correlate computes them
     if not len(block):
         have = sorted({f"{s}/{d}" for s, d in zip(frame["space"], frame["dataset"])})
         raise UsageError(
