@@ -128,7 +128,7 @@ def list_proxies(pattern: str = "all", plugins: Sequence[str] = ()) -> pd.DataFr
     for n in PROXIES.select([pattern]):
         s = PROXIES.get(n)
         rows.append(
-            {"proxy": n, "needs": ", ".join(s.needs()), "options": ", ".join(k for k in s.options if k != "batch_size"),
+            {"proxy": n, "needs": ", ".join(s.needs()), "options": ", ".join(s.options),
              "origin": s.origin, "code": s.code, "paper": s.paper}
         )  # fmt: skip
     return pd.DataFrame(rows)
@@ -173,7 +173,7 @@ def score(
     """Score architectures into the results file ``out`` (resuming what it holds) and return the summary.
 
     ``space`` is a space name (then ``dataset``, ``proxies`` and any :class:`~zcbench.settings.RunSettings`
-    field — ``seed``, ``batch_size``, ``dump``, ``data_dir``, ``synthetic``, ``options``, ``variant`` — as
+    field — ``seed``, ``batch_size``, ``dump``, ``data_dir``, ``synthetic``, ``options``, ``variant``, ``oom`` — as
     keywords) or a ready :class:`RunSettings`. ``proxies`` holds names, wildcards, ``"all"``, or plain functions
     ``fn(net, ctx) -> float``, registered under their ``__name__`` (``proxy_meta`` says what they need, as
     :func:`~zcbench.proxies.base.register_proxy` takes it; default: images). ``archs`` (strings or indices),

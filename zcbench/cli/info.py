@@ -39,7 +39,5 @@ def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
         if not s.builtin:
             click.echo(f"{'':10s} from {s.origin} (code {s.code or 'unversioned'})")
         for k, opt in s.options.items():
-            if k == "batch_size":
-                continue
             default = "required" if opt.required else f"default {opt.default}"
             click.echo(f"{'':10s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")

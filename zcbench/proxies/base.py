@@ -68,9 +68,9 @@ class Option:
         return value
 
 
-# ``batch_size`` is not a user option but the run's batch size: a data-free proxy that lists it (zen
-# draws its own Gaussian inputs of that batch size) becomes batch-dependent in the cache key.
-RUN_BATCH_SIZE = "batch_size"
+# Names a proxy cannot declare as options: the run key writes the run's batch size (a data-free proxy that
+# reads ``ctx.batch_size``) and ``--oom split`` (a proxy that reads ``ctx.split_data``) under them.
+RESERVED_OPTIONS = ("batch_size", "oom")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,12 @@ class ProxySpec:
     inputs: tuple[str, ...] = ()
     # The ``ctx.options`` keys the proxy reads: part of its run's cache key (see RunSettings.run_key).
     options: Mapping[str, Option] = field(default_factory=dict)
+    # Reads ``ctx.batch_size`` (zen draws its own inputs of the run's batch size): a data-free proxy's run key
+    # then carries the batch size.
+    uses_batch_size: bool = False
+    # May read ``ctx.split_data`` (process the minibatch in pieces after an out-of-memory error): with
+    # ``--oom split`` its run key says so, and its minibatch is split on an out-of-memory error.
+    splits: bool = True
     # Where the code comes from: "zcbench" (built in), "plugin:<file>", "entry-point:<dist>", "callable:<mod:qual>",
     # "module:<name>" (a module that registered proxies when imported some other way, e.g. in a notebook).
     origin: str = "zcbench"
@@ -159,13 +165,21 @@ def register_proxy(
     inputs: tuple[str, ...] = (),
     options: Mapping[str, Option] | None = None,
     version: str | None = None,
+    uses_batch_size: bool = False,
+    splits: bool = True,
 ) -> Callable:
     """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``.
 
     Plugins use the same decorator; ``version="1.2"`` pins a plugin's code fingerprint by hand
     (otherwise it is the hash of the plugin file, so editing the file invalidates its cached scores).
     A function outside zcbench that is registered by a plain import (not ``--plugin``) is no built-in
-    either: its origin is its module and its fingerprint the hash of its source."""
+    either: its origin is its module and its fingerprint the hash of its source.
+
+    ``uses_batch_size``: the proxy reads ``ctx.batch_size``; ``splits=False``: it never reads
+    ``ctx.split_data``, so ``--oom split`` cannot change its value (built-ins say so; a plugin is assumed to)."""
+    reserved = [k for k in options or {} if k in RESERVED_OPTIONS]
+    if reserved:
+        raise UsageError(f"proxy {name!r}: option name {reserved[0]!r} is reserved (the run's own setting)")
 
     def deco(fn: Callable) -> Callable:
         doc = description or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
@@ -188,6 +202,8 @@ def register_proxy(
             doc,
             tuple(inputs),
             dict(options or {}),
+            uses_batch_size=uses_batch_size,
+            splits=splits,
             origin="zcbench" if builtin else f"module:{fn.__module__}",
             code=code,
             version=str(version or ""),
@@ -205,7 +221,8 @@ class ProxyContext:
     """Everything a proxy may use besides the network.
 
     ``inputs``/``targets`` are the architecture's minibatch (the same for every proxy of an
-    architecture); ``input_shape`` is the per-sample shape so data-free proxies can make their own
+    architecture; each proxy gets its own copy, so changing it affects no other proxy); ``input_shape`` is
+    the per-sample shape and ``batch_size`` the run's batch size, so data-free proxies can make their own
     inputs; ``options`` carries per-proxy settings (e.g. ``swap_repeats``, ``reg_swap_mu``).
     """
 
@@ -218,7 +235,8 @@ class ProxyContext:
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     options: dict[str, Any] = field(default_factory=dict)
-    split_data: int = 1  # >1 after a CUDA OOM: the minibatch is processed in this many pieces
+    split_data: int = 1  # >1 after a CUDA OOM (``--oom split``): the minibatch is processed in this many pieces
+    batch_size: int | None = None  # the run's --batch-size (None: not part of a run)
 
 
 def get_proxy(name: str) -> ProxySpec:

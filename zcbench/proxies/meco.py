@@ -16,27 +16,36 @@ import torch
 from torch import nn
 
 from .base import ProxyContext, register_proxy
-from .utils import require_inputs
+from .utils import require_inputs, to_host
 
 
-def min_corr_eig(fea: torch.Tensor) -> float:
-    """λ_min of corrcoef(fea.reshape(len(fea), −1)) with NaN/inf entries zeroed (MeCo's hook)."""
+def channel_corr(fea: torch.Tensor) -> torch.Tensor:
+    """corrcoef(fea.reshape(len(fea), −1)) with NaN/inf entries zeroed (MeCo's hook), on fea's device."""
     fea = fea.reshape(fea.shape[0], -1)
     with warnings.catch_warnings():  # one observation per variable: NaN by design, zeroed below
         warnings.simplefilter("ignore", UserWarning)
         corr = torch.corrcoef(fea)
-    corr[torch.isnan(corr)] = 0
-    corr[torch.isinf(corr)] = 0
-    values = torch.linalg.eig(corr)[0]
-    return float(torch.min(torch.real(values)))
+    return torch.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)  # = corr[isnan] = 0; corr[isinf] = 0
 
 
-@register_proxy("meco", paper="Jiang et al., NeurIPS 2023 (MeCo)")
+def min_real_eigs(corrs: list[torch.Tensor]) -> list[float]:
+    """λ_min (real part) of each matrix: computed on the host (LAPACK), all moved there with one copy."""
+    if not corrs:
+        return []
+    return torch.stack([torch.min(torch.real(torch.linalg.eig(c)[0])) for c in to_host(corrs)]).tolist()
+
+
+def min_corr_eig(fea: torch.Tensor) -> float:
+    """λ_min of :func:`channel_corr` of ``fea`` (one module's value)."""
+    return min_real_eigs([channel_corr(fea)])[0]
+
+
+@register_proxy("meco", splits=False, paper="Jiang et al., NeurIPS 2023 (MeCo)")
 def meco(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ over modules of the minimum eigenvalue of the channel correlation of one sample's features."""
     x, _ = require_inputs(ctx)
     x = x[:1]
-    results: list[float] = []
+    corrs: list[torch.Tensor] = []
 
     def hook(module, inp, out):
         try:
@@ -44,7 +53,7 @@ def meco(net: nn.Module, ctx: ProxyContext) -> float:
         except (TypeError, IndexError, KeyError):
             return
         if isinstance(fea, torch.Tensor) and fea.dim() > 0:
-            results.append(min_corr_eig(fea.detach()))
+            corrs.append(channel_corr(fea.detach()))
 
     net.train()
     handles = [m.register_forward_hook(hook) for _, m in net.named_modules()]
@@ -54,4 +63,4 @@ def meco(net: nn.Module, ctx: ProxyContext) -> float:
     finally:
         for h in handles:
             h.remove()
-    return math.fsum(v for v in results if math.isfinite(v))
+    return math.fsum(v for v in min_real_eigs(corrs) if math.isfinite(v))
