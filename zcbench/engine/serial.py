@@ -1,7 +1,8 @@
 """Scoring in this process (``--workers 0``): one architecture at a time, Ctrl-C never tears a write.
 
 Torch runs with the workers' thread count meanwhile: reductions are not bit-identical across thread
-counts, and a score must not depend on whether workers were used.
+counts, and a score must not depend on whether workers were used. A real Ctrl-C (or SIGTERM) is raised as
+``StopRequested``, so that a ``KeyboardInterrupt`` a proxy raises itself is only that proxy's failure.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ def run_serial(
 ) -> None:
     import torch
 
+    from ..proxies.isolation import StopRequested, mark_stop_handler
+
     stop.restore()
     threads_before = torch.get_num_threads()
     writing = [False]
 
+    @mark_stop_handler
     def handler(signum, frame):
         stop.set, stop.signal = True, signal.Signals(signum).name
         if not writing[0]:
-            raise KeyboardInterrupt
+            raise StopRequested
 
     old = {}
     if threading.current_thread() is threading.main_thread():
