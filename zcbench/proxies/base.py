@@ -152,37 +152,30 @@ def source_fingerprint(fn: Callable) -> str:
     return sha12(src)
 
 
-def register_proxy(
-    name: str,
-    *,
-    images: bool = True,
-    labels: bool = False,
-    grad: bool = False,
-    float64: bool = False,
-    head: bool = False,
-    paper: str = "",
-    description: str = "",
-    inputs: tuple[str, ...] = (),
-    options: Mapping[str, Option] | None = None,
-    version: str | None = None,
-    uses_batch_size: bool = False,
-    splits: bool = True,
-) -> Callable:
-    """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``.
+# What ``register_proxy`` takes besides the name and ``version``: the ProxySpec fields a proxy declares.
+DECLARED = ("images", "labels", "grad", "float64", "head", "paper", "description", "inputs", "options")
+DECLARED += ("uses_batch_size", "splits")
+
+
+def register_proxy(name: str, *, version: str | None = None, **declared: Any) -> Callable:
+    """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``, with what it declares (the
+    :class:`ProxySpec` fields of :data:`DECLARED`: ``images=True``, ``labels``, ``grad``, ``float64``,
+    ``head``, ``paper``, ``description`` (default: the docstring's first line), ``inputs``, ``options``,
+    ``uses_batch_size`` (it reads ``ctx.batch_size``) and ``splits=True`` (it may read ``ctx.split_data``;
+    ``False``: ``--oom split`` cannot change its value; built-ins say so, a plugin is assumed to)).
 
     Plugins use the same decorator; ``version="1.2"`` pins a plugin's code fingerprint by hand
     (otherwise it is the hash of the plugin file, so editing the file invalidates its cached scores).
     A function outside zcbench that is registered by a plain import (not ``--plugin``) is no built-in
-    either: its origin is its module and its fingerprint the hash of its source.
-
-    ``uses_batch_size``: the proxy reads ``ctx.batch_size``; ``splits=False``: it never reads
-    ``ctx.split_data``, so ``--oom split`` cannot change its value (built-ins say so; a plugin is assumed to)."""
-    reserved = [k for k in options or {} if k in RESERVED_OPTIONS]
+    either: its origin is its module and its fingerprint the hash of its source."""
+    unknown = sorted(set(declared) - set(DECLARED))
+    if unknown:
+        raise TypeError(f"register_proxy() got an unexpected keyword argument {unknown[0]!r}")
+    reserved = [k for k in declared.get("options") or {} if k in RESERVED_OPTIONS]
     if reserved:
         raise UsageError(f"proxy {name!r}: option name {reserved[0]!r} is reserved (the run's own setting)")
 
     def deco(fn: Callable) -> Callable:
-        doc = description or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
         builtin = str(getattr(fn, "__module__", "")).startswith(f"{__package__}.")
         if version:
             code = f"v{version}"
@@ -190,20 +183,15 @@ def register_proxy(
             code = ""
         else:
             code = source_fingerprint(fn)
+        fields = declared | {
+            "inputs": tuple(declared.get("inputs", ())),
+            "options": dict(declared.get("options") or {}),
+            "description": declared.get("description") or ((fn.__doc__ or "").strip().splitlines() or [""])[0],
+        }
         spec = ProxySpec(
             name,
             fn,
-            images,
-            labels,
-            grad,
-            float64,
-            head,
-            paper,
-            doc,
-            tuple(inputs),
-            dict(options or {}),
-            uses_batch_size=uses_batch_size,
-            splits=splits,
+            **fields,
             origin="zcbench" if builtin else f"module:{fn.__module__}",
             code=code,
             version=str(version or ""),
