@@ -23,10 +23,12 @@ from zcbench.spaces import get_space
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 MU_SIGMA = {"reg_swap_mu": 20.0, "reg_swap_sigma": 500.0}
 
-# host syncs one proxy may make, whatever the network's size or the number of repeats: reading its value,
+# host syncs one proxy may make, whatever the network's size or the number of repeats: reading its value (1),
 # plus the one copy to the host of what it computes there (jacov, nwot, zico: cpu + numpy; epe_nas: the
-# Jacobian and the labels)
+# Jacobian and the labels). A new built-in proxy gets its entry here (see test_every_builtin_has_a_budget).
 BUDGET = {"params": 0, "flops": 0, "jacov": 2, "nwot": 2, "zico": 2, "epe_nas": 4}
+BUDGET |= {p: 1 for p in ("fisher", "grad_norm", "grasp", "l2_norm", "meco", "plain", "snip", "swap", "reg_swap")}
+BUDGET |= {p: 1 for p in ("synflow", "synflow_bn", "zen")}
 
 
 def net_maker(cells: int = 1):
@@ -54,9 +56,13 @@ def syncs(proxy: str, cells: int = 1, **options) -> int:
     return sum(meter.syncs.values())
 
 
-@pytest.mark.parametrize("proxy", builtins())
+def test_every_builtin_has_a_budget():
+    assert not set(builtins()) - set(BUDGET), "give the new proxy its host-sync budget in BUDGET"
+
+
+@pytest.mark.parametrize("proxy", sorted(BUDGET))
 def test_host_syncs_per_proxy_within_budget(proxy):
-    assert syncs(proxy) <= BUDGET.get(proxy, 1)
+    assert syncs(proxy) <= BUDGET[proxy]
 
 
 @pytest.mark.parametrize(("proxy", "bigger"), [("swap", {"swap_repeats": 6}), ("zen", {"zen_repeat": 3})])
@@ -77,7 +83,7 @@ def test_all_proxies_of_an_architecture_one_build_and_few_syncs():
     assert all(math.isfinite(r.score) for r in res.values())
     assert sum(meter.builds.values()) == 1
     per_proxy = meter.per_proxy(meter.syncs)
-    assert all(per_proxy.get(p, 0) <= BUDGET.get(p, 1) for p in res), per_proxy
+    assert all(per_proxy.get(p, 0) <= BUDGET[p] for p in res), per_proxy
     assert sum(meter.syncs.values()) <= 30
 
 
