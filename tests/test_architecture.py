@@ -166,8 +166,10 @@ def _setup(space: str):
         y = torch.rand(out.shape, generator=g).softmax(-1)
     else:
         y = torch.randn(out.shape, generator=g)
-    opts = {"swap_repeats": 2, "zen_batch": 2, "reg_swap_mu": 10.0, "reg_swap_sigma": 1e6, "batch_size": 4}
-    ctx = ProxyContext(x, y, (3, hw, hw), spec.num_classes, loss_fn=sp.loss_fn(dataset), task=spec.task, options=opts)
+    opts = {"swap_repeats": 2, "zen_batch": 2, "reg_swap_mu": 10.0, "reg_swap_sigma": 1e6}
+    ctx = ProxyContext(
+        x, y, (3, hw, hw), spec.num_classes, loss_fn=sp.loss_fn(dataset), task=spec.task, options=opts, batch_size=4
+    )
     return make, ctx
 
 

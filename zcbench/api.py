@@ -132,7 +132,7 @@ def list_proxies(pattern: str = "all", plugins: Sequence[str] = ()) -> pd.DataFr
     for n in PROXIES.select([pattern]):
         s = PROXIES.get(n)
         rows.append(
-            {"proxy": n, "needs": ", ".join(s.needs()), "options": ", ".join(k for k in s.options if k != "batch_size"),
+            {"proxy": n, "needs": ", ".join(s.needs()), "options": ", ".join(s.options),
              "inputs": ", ".join(s.inputs), "origin": s.origin, "code": s.code, "paper": s.paper}
         )  # fmt: skip
     return pd.DataFrame(rows)
@@ -176,7 +176,7 @@ def score(
     """Score architectures into the results file ``out`` (resuming what it holds) and return the summary.
 
     ``space`` is a space name (then ``proxies`` and any :class:`~zcbench.settings.RunSettings` field —
-    ``dataset``, ``seed``, ``batch_size``, ``dump``, ``data_dir``, ``synthetic``, ``options``, ``variant`` — as
+    ``dataset``, ``seed``, ``batch_size``, ``dump``, ``data_dir``, ``synthetic``, ``options``, ``variant``, ``oom`` — as
     keywords) or a ready :class:`RunSettings`. Which architectures: the :class:`~zcbench.settings.ArchSelection`
     fields as keywords — ``archs`` (strings or indices; one string is one architecture), ``archs_file``,
     ``archs_from``, ``sample``, ``limit``. ``proxies`` holds names, wildcards, ``"all"``, or plain functions

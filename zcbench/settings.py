@@ -33,6 +33,10 @@ BENCH_SPACE = "nb201"
 BENCH_ENGINE_PROXIES = ("params", "flops", "synflow")
 BENCH_ENGINE_ARCHS = 48
 DATALOADS = ("random", "grasp")
+# what a proxy that runs out of GPU memory at the run's batch size gets: a failed row ("fail"), or its
+# minibatch processed in pieces ("split": BatchNorm then sees other statistics, so a run of its own)
+OOM_POLICIES = ("fail", "split")
+DEFAULT_OOM = "fail"
 EXECUTORS = ("local", "ray")
 # what the commands that read results share (click reads them while it builds options, so ``--help`` stays fast)
 TARGETS = ("val", "test")  # the accuracy a correlation is computed against
@@ -67,6 +71,7 @@ class RunSettings:
     options: Mapping[str, Any] = field(default_factory=dict)
     variant: str | None = None
     plugins: tuple[str, ...] = ()
+    oom: str = DEFAULT_OOM  # see OOM_POLICIES
     notes: tuple[str, ...] = field(default=(), compare=False)  # what validation decided (e.g. proxies left out)
     # (proxy, code fingerprint) of the plugin proxies as validated: a worker refuses to score other code
     codes: tuple[tuple[str, str], ...] = field(default=(), compare=False)
@@ -95,15 +100,14 @@ class RunSettings:
         return any(PROXIES.get(p).images for p in self.stored_proxies())
 
     def context_options(self) -> dict[str, Any]:
-        """``ctx.options`` of the run: the batch size, every option its proxies declare at its default, and
-        the options given (each proxy then sees only its own: ``ProxySpec.option_values``)."""
+        """``ctx.options`` of the run: every option its proxies declare at its default, and the options given
+        (each proxy then sees only its own: ``ProxySpec.option_values``; the batch size is ``ctx.batch_size``)."""
         from .proxies import PROXIES
-        from .proxies.base import RUN_BATCH_SIZE
 
-        out: dict[str, Any] = {RUN_BATCH_SIZE: self.batch_size}
+        out: dict[str, Any] = {}
         for p in self.stored_proxies():
             for k, opt in PROXIES.get(p).options.items():
-                if k != RUN_BATCH_SIZE and not opt.required:
+                if not opt.required:
                     out.setdefault(k, opt.default)
         return out | dict(self.options)
 
@@ -116,19 +120,19 @@ class RunSettings:
 
     def run_key(self, proxy: str):
         """The store key of ``proxy``'s run. Only what the proxy reads is part of it: a data-free proxy's key
-        has no batch, dataload or image source; only the options it declares (not equal to their default)."""
+        has no batch, dataload or image source (but the batch size when it reads ``ctx.batch_size``); only the
+        options it declares (not equal to their default); ``oom: split`` when it may split its minibatch."""
         from .proxies import PROXIES
-        from .proxies.base import RUN_BATCH_SIZE
         from .store import RunKey
 
         spec = PROXIES.get(proxy)
-        opts = {}
-        for k, opt in spec.options.items():
-            if k == RUN_BATCH_SIZE:
-                if spec.data_free:
-                    opts[k] = self.batch_size
-            elif k in self.options and self.options[k] != opt.default:
-                opts[k] = self.options[k]
+        opts: dict[str, Any] = {
+            k: self.options[k] for k, o in spec.options.items() if self.options.get(k, o.default) != o.default
+        }
+        if spec.data_free and spec.uses_batch_size:
+            opts["batch_size"] = self.batch_size
+        if self.oom != DEFAULT_OOM and spec.splits:
+            opts["oom"] = self.oom
         common = dict(
             space=self.store_space,
             dataset=self.dataset,
@@ -185,6 +189,8 @@ class RunSettings:
                 )
             if "grasp" not in space.dataloads:
                 raise UsageError(f"space {self.space!r} has no per-class loader; use --dataload random")
+        if self.oom not in OOM_POLICIES:
+            raise UsageError(f"unknown --oom {self.oom!r} (choose from {', '.join(OOM_POLICIES)})")
         if self.epochs is not None:
             _positive_int("--epochs", self.epochs)
             if not self.dump:
@@ -210,13 +216,9 @@ def _with_inputs(names: Sequence[str]) -> list[str]:
 def _typed_options(options: Mapping[str, Any], specs) -> dict[str, Any]:
     """Options parsed by the declaring proxies' :class:`~zcbench.proxies.base.Option`; an option that no
     selected proxy reads is most likely a typo and is refused."""
-    from .proxies.base import RUN_BATCH_SIZE
-
     declared: dict[str, Any] = {}
     for spec in specs:
         for k, opt in spec.options.items():
-            if k == RUN_BATCH_SIZE:
-                continue
             first = declared.setdefault(k, opt)
             if k not in options and not (first.required or opt.required) and first.default != opt.default:
                 raise UsageError(  # one name, one value in a run: say which

@@ -43,8 +43,6 @@ def proxies(patterns: tuple[str, ...], plugins: tuple[str, ...]) -> None:
         if s.inputs:
             click.echo(f"{'':{w}s} {_combined(n, s.inputs)}")
         for k, opt in s.options.items():
-            if k == "batch_size":
-                continue
             default = "required" if opt.required else f"default {opt.default}"
             click.echo(f"{'':{w}s} --option {k}=<{opt.type.__name__}> ({default}) {opt.doc}")
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..settings import EXECUTORS
+from ..settings import DEFAULT_OOM, EXECUTORS, OOM_POLICIES
 from . import options
 from .app import main
 
@@ -55,10 +55,18 @@ from .app import main
 )
 @click.option("--variant", help="Network variant where a space has several (nb301: nb301, naslib, swap).")
 @click.option("--timeout", type=float, help="Seconds allowed per architecture (with workers).")
+@click.option(
+    "--oom",
+    type=click.Choice(OOM_POLICIES),
+    default=DEFAULT_OOM,
+    show_default=True,
+    help="Out of GPU memory at --batch-size: a failed row, or split the minibatch (other BatchNorm statistics: "
+    "a run of its own).",
+)
 def score(
     space, dump, dataset, proxy_names, archs_file, archs_from, sample, limit, seed, batch_size, dataload,
     dataload_info, epochs, device, workers, data_dir, synthetic, options, plugins, out, retry_failed,
-    ignore_versions, quiet, shard, timeout, executor, variant,
+    ignore_versions, quiet, shard, timeout, executor, variant, oom,
 ) -> None:  # fmt: skip
     """Score architectures of a space with zero-cost proxies into an HDF5 results file.
 
@@ -69,7 +77,7 @@ def score(
     settings = RunSettings(
         space=space, dataset=dataset, proxies=tuple(proxy_names), seed=seed, batch_size=batch_size,
         dataload=dataload, dataload_info=dataload_info, synthetic=synthetic, data_dir=data_dir, dump=dump,
-        epochs=epochs, options=parse_option_items(options), variant=variant, plugins=tuple(plugins),
+        epochs=epochs, options=parse_option_items(options), variant=variant, plugins=tuple(plugins), oom=oom,
     )  # fmt: skip
     selection = ArchSelection(archs_file=archs_file, sample=sample, limit=limit, archs_from=archs_from)
     execution = Execution(device=device, workers=workers, executor=executor, timeout=timeout, shard=shard, quiet=quiet)

@@ -49,6 +49,8 @@ def status(results: str, n_reasons: int) -> None:
             click.echo(f"    {n:>5d} x {reason}")
         if shown and len(c.reasons) > n_reasons:
             click.echo(f"    ... and {len(c.reasons) - n_reasons} other reasons")
+        for line in c.advice():
+            click.echo(f"    what to do: {line}")
 
 
 @main.command()

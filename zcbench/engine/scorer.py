@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from ..proxies import ProxyContext
+from ..proxies.meter import Meter
 from ..proxies.runner import compute_scores
 from ..settings import RunSettings
 from ..spaces import get_space
@@ -63,9 +64,16 @@ class ArchScorer:
             seed=arch_seed(self.settings.seed, arch),
             device=self.device,
             options=self.settings.context_options(),
+            batch_size=self.settings.batch_size,
         )
+
+    def results(self, arch: str, proxies: Sequence[str], share: bool = True, meter: Meter | None = None):
+        """{proxy: ProxyResult} for one architecture (one network build, the run's out-of-memory policy)."""
+        return compute_scores(
+            list(proxies), self.make_net(arch), self.context(arch), share=share,
+            split_on_oom=self.settings.oom == "split", meter=meter,
+        )  # fmt: skip
 
     def score(self, arch: str, proxies: Sequence[str], share: bool = True) -> dict[str, tuple[float, float, str]]:
         """{proxy: (score, seconds, error)} for one architecture."""
-        results = compute_scores(list(proxies), self.make_net(arch), self.context(arch), share=share)
-        return {p: (r.score, r.seconds, r.error) for p, r in results.items()}
+        return {p: (r.score, r.seconds, r.error) for p, r in self.results(arch, proxies, share).items()}

@@ -6,6 +6,8 @@ given back afterwards.
 A dead CUDA context cannot be replaced in this process: the run stops with one line (what finished is
 saved; the architecture that hit it is not recorded), and a run with ``--workers 1`` or more would retry
 it in a fresh worker.
+A real Ctrl-C (or SIGTERM) is raised as ``StopRequested``, so that a ``KeyboardInterrupt`` a proxy raises
+itself is only that proxy's failure.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def run_serial(plan: WorkerPlan, fleet: Fleet, todo) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from ..proxies.isolation import StopRequested, mark_stop_handler
+
     stop = fleet.stop
     stop.restore()
     threads_before = torch.get_num_threads()
@@ -29,10 +33,11 @@ def run_serial(plan: WorkerPlan, fleet: Fleet, todo) -> None:
     blas = threadpool_limits(limits=plan.threads)  # numpy's BLAS/OpenMP pools, as OMP/MKL/OPENBLAS_NUM_THREADS
     writing = [False]
 
+    @mark_stop_handler
     def handler(signum, frame):
         stop.set, stop.signal = True, signal.Signals(signum).name
         if not writing[0]:
-            raise KeyboardInterrupt
+            raise StopRequested
 
     old = {}
     if threading.current_thread() is threading.main_thread():

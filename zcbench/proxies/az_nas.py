@@ -49,7 +49,7 @@ from torch import autograd, nn
 
 from ..aggregates import AZ_NAS_INPUTS
 from ._reinit import kaiming_normal_
-from .base import RUN_BATCH_SIZE, Option, ProxyContext, register_proxy
+from .base import Option, ProxyContext, register_proxy
 from .flops import count_flops
 from .utils import randn, seeded_generator
 
@@ -57,14 +57,13 @@ from .utils import randn, seeded_generator
 CELL_TYPES = frozenset({"InferCell", "ResNetBasicblock", "SamsungSearchCell", "Cell", "Module101", "MicroCell"})
 AZ_OPTIONS = {
     "az_batch": Option(int, None, minimum=1, doc="Gaussian inputs per forward (default: the run's batch size)"),
-    RUN_BATCH_SIZE: Option(int, None, doc="the run's --batch-size (not an option)"),
 }
 RANKED_LAST = "AZ-NAS counts it as -inf (ranked last)"
 
 
 def az_batch(ctx: ProxyContext) -> int:
     """The authors' batch is the data loader's (64); here ``az_batch``, else the run's batch size, else 64."""
-    return int(ctx.options.get("az_batch") or ctx.options.get(RUN_BATCH_SIZE) or 64)
+    return int(ctx.options.get("az_batch") or ctx.batch_size or 64)
 
 
 def feature_modules(net: nn.Module) -> list[nn.Module]:
@@ -207,19 +206,30 @@ def az_pass(net: nn.Module, ctx: ProxyContext, trainability: bool = True) -> AzP
     return AzPass(ent.tolist(), torch.stack(sig).tolist(), torch.stack(same).tolist())
 
 
-@register_proxy("az_expressivity", images=False, options=AZ_OPTIONS, paper="Lee & Ham, CVPR 2024 (AZ-NAS)")
+@register_proxy(
+    "az_expressivity", images=False, uses_batch_size=True, options=AZ_OPTIONS, paper="Lee & Ham, CVPR 2024 (AZ-NAS)"
+)
 def az_expressivity(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ over stem and cell outputs of the spectral entropy of the channel covariance (Gaussian inputs)."""
     return az_pass(net, ctx, trainability=False).expressivity()
 
 
-@register_proxy("az_progressivity", images=False, options=AZ_OPTIONS, paper="Lee & Ham, CVPR 2024 (AZ-NAS)")
+@register_proxy(
+    "az_progressivity", images=False, uses_batch_size=True, options=AZ_OPTIONS, paper="Lee & Ham, CVPR 2024 (AZ-NAS)"
+)
 def az_progressivity(net: nn.Module, ctx: ProxyContext) -> float:
     """Smallest increase of that entropy from one cell's output to the next."""
     return az_pass(net, ctx, trainability=False).progressivity()
 
 
-@register_proxy("az_trainability", images=False, grad=True, options=AZ_OPTIONS, paper="Lee & Ham, CVPR 2024 (AZ-NAS)")
+@register_proxy(
+    "az_trainability",
+    images=False,
+    grad=True,
+    uses_batch_size=True,
+    options=AZ_OPTIONS,
+    paper="Lee & Ham, CVPR 2024 (AZ-NAS)",
+)
 def az_trainability(net: nn.Module, ctx: ProxyContext) -> float:
     """Mean over cells of −σ − 1/σ + 2, σ the top singular value of the cell's random-cotangent Jacobian map."""
     return az_pass(net, ctx, trainability=True).trainability()

@@ -68,9 +68,9 @@ class Option:
         return value
 
 
-# ``batch_size`` is not a user option but the run's batch size: a data-free proxy that lists it (zen
-# draws its own Gaussian inputs of that batch size) becomes batch-dependent in the cache key.
-RUN_BATCH_SIZE = "batch_size"
+# Names a proxy cannot declare as options: the run key writes the run's batch size (a data-free proxy that
+# reads ``ctx.batch_size``) and ``--oom split`` (a proxy that reads ``ctx.split_data``) under them.
+RESERVED_OPTIONS = ("batch_size", "oom")
 # The stored reason of a proxy that read an option it does not declare (see ProxyOptions): such a failure
 # says nothing about the computation the run key names, so it is never served from the cache.
 UNDECLARED = "OptionNotDeclared"
@@ -84,8 +84,8 @@ class OptionNotDeclared(KeyError):
 
 
 class ProxyOptions(dict):
-    """``ctx.options`` as one proxy sees it: every option it declares (its default unless given) and, where
-    its key holds it, the run's batch size. Reading any other key is :class:`OptionNotDeclared`."""
+    """``ctx.options`` as one proxy sees it: every option it declares, its default unless given. Reading any
+    other key is :class:`OptionNotDeclared` (the run's batch size is ``ctx.batch_size``)."""
 
     def __missing__(self, key: str) -> Any:
         raise OptionNotDeclared(
@@ -111,6 +111,12 @@ class ProxySpec:
     inputs: tuple[str, ...] = ()
     # The ``ctx.options`` keys the proxy reads: part of its run's cache key (see RunSettings.run_key).
     options: Mapping[str, Option] = field(default_factory=dict)
+    # Reads ``ctx.batch_size`` (zen draws its own inputs of the run's batch size): a data-free proxy's run key
+    # then carries the batch size.
+    uses_batch_size: bool = False
+    # May read ``ctx.split_data`` (process the minibatch in pieces after an out-of-memory error): with
+    # ``--oom split`` its run key says so, and its minibatch is split on an out-of-memory error.
+    splits: bool = True
     # Where the code comes from: "zcbench" (built in), "plugin:<file>", "entry-point:<dist>", "callable:<mod:qual>",
     # "module:<name>" (a module that registered proxies when imported some other way, e.g. in a notebook).
     origin: str = "zcbench"
@@ -136,14 +142,11 @@ class ProxySpec:
 
     def option_values(self, given: Mapping[str, Any]) -> ProxyOptions:
         """What this proxy finds in ``ctx.options``: each declared option as ``given`` (the run's options,
-        defaults filled in) has it, else its default; the run's batch size only where the run key holds it
-        (a proxy that reads images, or a data-free one that declares ``batch_size``). Nothing else."""
+        defaults filled in) has it, else its default. Nothing else."""
         out = ProxyOptions()
         for k, opt in self.options.items():
-            if k != RUN_BATCH_SIZE and (k in given or not opt.required):
+            if k in given or not opt.required:
                 out[k] = given.get(k, opt.default)
-        if RUN_BATCH_SIZE in given and (RUN_BATCH_SIZE in self.options or not self.data_free):
-            out[RUN_BATCH_SIZE] = given[RUN_BATCH_SIZE]
         return out
 
     def option_failure(self, error: str) -> bool:
@@ -184,31 +187,31 @@ def check_proxy_name(name: Any) -> str:
     return name
 
 
-# what ``register_proxy`` takes besides the name: the ProxySpec fields a proxy's author declares
-_DECLARED = ("images", "labels", "grad", "float64", "head", "paper", "description", "inputs", "options")
+# What ``register_proxy`` takes besides the name and ``version``: the ProxySpec fields a proxy declares.
+DECLARED = ("images", "labels", "grad", "float64", "head", "paper", "description", "inputs", "options")
+DECLARED += ("uses_batch_size", "splits")
 
 
 def register_proxy(name: str, *, version: str | None = None, **declared: Any) -> Callable:
-    """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``.
+    """Decorator registering ``fn(net, ctx) -> float`` as proxy ``name``, with what it declares (the
+    :class:`ProxySpec` fields of :data:`DECLARED`: ``images=True``, ``labels``, ``grad``, ``float64``,
+    ``head``, ``paper``, ``description`` (default: the docstring's first line), ``inputs``, ``options``,
+    ``uses_batch_size`` (it reads ``ctx.batch_size``) and ``splits=True`` (it may read ``ctx.split_data``;
+    ``False``: ``--oom split`` cannot change its value; built-ins say so, a plugin is assumed to)).
 
-    ``declared`` are :class:`ProxySpec` fields: what the proxy needs (``images``, ``labels``, ``grad``,
-    ``float64``, ``head``), its ``paper``, ``description`` (default: the docstring's first line),
-    ``inputs`` and ``options``. Plugins use the same decorator; ``version="1.2"`` pins a plugin's code
-    fingerprint by hand (otherwise it hashes the plugin file and the user's modules it imports:
-    ``proxies/fingerprint.py``). A function outside zcbench that is registered by a plain import (not
-    ``--plugin``) is no built-in either: its origin is its module, fingerprinted the same way."""
+    Plugins use the same decorator; ``version="1.2"`` pins a plugin's code fingerprint by hand
+    (otherwise it hashes the plugin file and the user's modules it imports: ``proxies/fingerprint.py``).
+    A function outside zcbench that is registered by a plain import (not ``--plugin``) is no built-in
+    either: its origin is its module, fingerprinted the same way."""
     check_proxy_name(name)
-    unknown = sorted(set(declared) - set(_DECLARED))
+    unknown = sorted(set(declared) - set(DECLARED))
     if unknown:
-        raise UsageError(
-            f"register_proxy({name!r}): unknown field {', '.join(unknown)} (known: {', '.join(_DECLARED)})"
-        )
+        raise TypeError(f"register_proxy() got an unexpected keyword argument {unknown[0]!r}")
+    reserved = [k for k in declared.get("options") or {} if k in RESERVED_OPTIONS]
+    if reserved:
+        raise UsageError(f"proxy {name!r}: option name {reserved[0]!r} is reserved (the run's own setting)")
 
     def deco(fn: Callable) -> Callable:
-        meta = dict(declared)
-        meta["description"] = meta.get("description") or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
-        meta["inputs"] = tuple(meta.get("inputs", ()))
-        meta["options"] = dict(meta.get("options") or {})
         builtin = str(getattr(fn, "__module__", "")).startswith(f"{__package__}.")
         if version:
             code = f"v{version}"
@@ -216,10 +219,15 @@ def register_proxy(name: str, *, version: str | None = None, **declared: Any) ->
             code = ""
         else:
             code = function_fingerprint(fn)
+        fields = declared | {
+            "inputs": tuple(declared.get("inputs", ())),
+            "options": dict(declared.get("options") or {}),
+            "description": declared.get("description") or ((fn.__doc__ or "").strip().splitlines() or [""])[0],
+        }
         spec = ProxySpec(
             name,
             fn,
-            **meta,
+            **fields,
             origin="zcbench" if builtin else f"module:{fn.__module__}",
             code=code,
             version=str(version or ""),
@@ -237,7 +245,8 @@ class ProxyContext:
     """Everything a proxy may use besides the network.
 
     ``inputs``/``targets`` are the architecture's minibatch (the same for every proxy of an
-    architecture); ``input_shape`` is the per-sample shape so data-free proxies can make their own
+    architecture; each proxy gets its own copy, so changing it affects no other proxy); ``input_shape`` is
+    the per-sample shape and ``batch_size`` the run's batch size, so data-free proxies can make their own
     inputs; ``options`` carries per-proxy settings (e.g. ``swap_repeats``, ``reg_swap_mu``): each proxy
     sees the options it declares, at their defaults unless given (:meth:`ProxySpec.option_values`).
     """
@@ -251,7 +260,8 @@ class ProxyContext:
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     options: dict[str, Any] = field(default_factory=dict)
-    split_data: int = 1  # >1 after a CUDA OOM: the minibatch is processed in this many pieces
+    split_data: int = 1  # >1 after a CUDA OOM (``--oom split``): the minibatch is processed in this many pieces
+    batch_size: int | None = None  # the run's --batch-size (None: not part of a run)
 
 
 def get_proxy(name: str) -> ProxySpec:

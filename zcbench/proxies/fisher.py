@@ -10,6 +10,7 @@ on the layer registers a tensor hook on its output, which sees the same (a, g) p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -53,7 +54,7 @@ class FisherRecorder(HookRecorder):
             per_ch = (
                 self.fisher[i].abs() if i in self.fisher else torch.zeros(m.weight.shape[0], device=m.weight.device)
             )
-            per_w = int(torch.tensor(m.weight.shape[1:]).prod()) if m.weight.dim() > 1 else 1
+            per_w = math.prod(m.weight.shape[1:]) if m.weight.dim() > 1 else 1  # no tensor: no host sync
             arrays.append(per_ch.reshape(-1, 1).expand(-1, per_w))
         return sum_arr(arrays)
 

@@ -53,7 +53,7 @@ def count_flops(net: nn.Module, input_shape: tuple[int, ...], device: torch.devi
     return total[0]
 
 
-@register_proxy("flops", images=False, paper="(baseline) FLOPs; as NAS-Bench-201's get_model_infos")
+@register_proxy("flops", images=False, splits=False, paper="(baseline) FLOPs; as NAS-Bench-201's get_model_infos")
 def flops(net: nn.Module, ctx: ProxyContext) -> float:
     """MFLOPs of a batch-1 forward."""
     return count_flops(net, ctx.input_shape, ctx.device) / 1e6

@@ -9,7 +9,9 @@ from .base import ProxyContext, register_proxy
 from .utils import prunable_layers, sum_arr
 
 
-@register_proxy("l2_norm", images=False, paper="Krishnakumar et al., NeurIPS 2022 D&B (NAS-Bench-Suite-Zero)")
+@register_proxy(
+    "l2_norm", images=False, splits=False, paper="Krishnakumar et al., NeurIPS 2022 D&B (NAS-Bench-Suite-Zero)"
+)
 def l2_norm(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ per-layer ‖W‖ of the initial weights."""
     return sum_arr(m.weight.detach().norm() for m in prunable_layers(net))

@@ -16,11 +16,12 @@ from .utils import HookRecorder, relu_modules, require_inputs
 
 
 class NwotRecorder(HookRecorder):
-    """Accumulates the NASWOT kernel over ReLU inputs while installed (float64, exact integer counts)."""
+    """Accumulates the NASWOT kernel over ReLU inputs while installed (float64, exact integer counts), on
+    the minibatch's device: the host reads it once, in :meth:`score`."""
 
-    def __init__(self, net: nn.Module, batch: int) -> None:
+    def __init__(self, net: nn.Module, batch: int, device: torch.device | str = "cpu") -> None:
         self.modules = relu_modules(net)
-        self.K = torch.zeros((batch, batch), dtype=torch.float64)
+        self.K = torch.zeros((batch, batch), dtype=torch.float64, device=device)
 
     def _hook(self, module, inp, out) -> None:
         with torch.no_grad():
@@ -28,8 +29,8 @@ class NwotRecorder(HookRecorder):
             c = (a > 0).float()
             k1 = c @ c.t()
             k2 = (1.0 - c) @ (1.0 - c.t())
-            self.K += k1.double().cpu()
-            self.K += k2.double().cpu()
+            self.K += k1.double()
+            self.K += k2.double()
 
     def _hooked(self):
         return [(m, self._hook) for m in self.modules]
@@ -39,16 +40,16 @@ class NwotRecorder(HookRecorder):
 
 
 def nwot_from(K: torch.Tensor) -> float:
-    _, logdet = np.linalg.slogdet(K.numpy())
+    _, logdet = np.linalg.slogdet(K.cpu().numpy())
     return float(logdet)
 
 
-@register_proxy("nwot", paper="Mellor et al., ICML 2021 (NASWOT)")
+@register_proxy("nwot", splits=False, paper="Mellor et al., ICML 2021 (NASWOT)")
 def nwot(net: nn.Module, ctx: ProxyContext) -> float:
     """log|det K| of the binary ReLU-code agreement kernel of the minibatch."""
     x, _ = require_inputs(ctx)
     net.train()
-    rec = NwotRecorder(net, len(x))
+    rec = NwotRecorder(net, len(x), x.device)
     with rec, torch.no_grad():
         net(x)
     return rec.score()

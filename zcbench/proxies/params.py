@@ -13,7 +13,7 @@ def count_params(net: nn.Module) -> int:
     return sum(p.numel() for name, p in net.named_parameters() if "auxiliary" not in name)
 
 
-@register_proxy("params", images=False, paper="(baseline) parameter count; NB201/NB101 dumps report it")
+@register_proxy("params", images=False, splits=False, paper="(baseline) parameter count; NB201/NB101 dumps report it")
 def params(net: nn.Module, ctx: ProxyContext) -> float:
     """Parameter count in millions."""
     return count_params(net) / 1e6

@@ -35,6 +35,7 @@ runner falls back to the one-proxy functions, which split. Final formulas are th
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import torch
 from torch import autograd, nn
@@ -59,62 +60,59 @@ from .utils import prunable_layers, require_inputs
 Outcome = dict[str, Callable[[], float]]  # name -> finisher (may raise; the runner records why)
 
 
+LOSS_MEMBERS = frozenset({"grad_norm", "snip", "plain", "fisher", "grasp"})
+JACOBIAN_MEMBERS = frozenset({"jacov", "epe_nas"})
+
+
 def backprop_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
     """One forward + the backward passes the requested members need; returns their finishers."""
     x, t = require_inputs(ctx)
-    net.train()
-    layers = prunable_layers(net)
-    weights = [m.weight for m in layers]
-    want_jac = bool(names & {"jacov", "epe_nas"})
-    want_loss = bool(names & {"grad_norm", "snip", "plain", "fisher", "grasp"})
-    want_grasp = "grasp" in names
+    want_jac, want_loss = bool(names & JACOBIAN_MEMBERS), bool(names & LOSS_MEMBERS)
     if want_loss and t is None:
         raise ValueError("this proxy needs targets (labels) but the context has none")
-    nw = _nwot.NwotRecorder(net, len(x)) if "nwot" in names else None
+    net.train()
+    layers = prunable_layers(net)
+    nw = _nwot.NwotRecorder(net, len(x), x.device) if "nwot" in names else None
     fr = _fisher.FisherRecorder(layers) if "fisher" in names else None
     if fr is not None:
         fr.active = False
     xg = x.detach().clone().requires_grad_(want_jac)
-    with nw if nw is not None else _Null(), fr if fr is not None else _Null():
+    with nw if nw is not None else nullcontext(), fr if fr is not None else nullcontext():
         y = net(xg)
     jac = width = None
     if want_jac:
         jac = autograd.grad(y, xg, torch.ones_like(y), retain_graph=want_loss)[0].detach()
         width = int(y.shape[-1])
-    grads: list[torch.Tensor | None] = []
-    hg: list[torch.Tensor | None] = []
-    if want_loss:
-        loss = ctx.loss_fn(y, t)
-        if fr is not None:
-            fr.active = True
-        grad_f = autograd.grad(loss, weights, create_graph=want_grasp, allow_unused=True)
-        if fr is not None:
-            fr.active = False
-        grads = [g.detach() if g is not None else None for g in grad_f]
-        if want_grasp:
-            z = _grasp.grasp_z(grads, grad_f)
-            hg = [h.detach() if h is not None else None for h in autograd.grad(z, weights, allow_unused=True)]
-            del z
-        del grad_f, loss
+    grads, hg = _weight_grads(y, t, layers, fr, ctx, "grasp" in names) if want_loss else ([], [])
     del y
-    out: Outcome = {}
-    if "grad_norm" in names:
-        out["grad_norm"] = lambda: _gn.grad_norm_from(layers, grads)
-    if "snip" in names:
-        out["snip"] = lambda: _snip.snip_from(layers, grads)
-    if "plain" in names:
-        out["plain"] = lambda: _plain.plain_from(layers, grads)
+    finishers: Outcome = {
+        "grad_norm": lambda: _gn.grad_norm_from(layers, grads),
+        "snip": lambda: _snip.snip_from(layers, grads),
+        "plain": lambda: _plain.plain_from(layers, grads),
+        "fisher": lambda: fr.score(),
+        "grasp": lambda: _grasp.grasp_from(layers, hg),
+        "jacov": lambda: _jacov.jacov_from(jac),
+        "epe_nas": lambda: _epe.epe_nas_from(jac, t, width),
+        "nwot": lambda: nw.score(),
+    }
+    return {n: f for n, f in finishers.items() if n in names}
+
+
+def _weight_grads(y, t, layers, fr, ctx: ProxyContext, want_grasp: bool) -> tuple[list, list]:
+    """∂L/∂W (the fisher hooks counting meanwhile) and, for grasp, H g; both detached, in layer order."""
+    weights = [m.weight for m in layers]
+    loss = ctx.loss_fn(y, t)
     if fr is not None:
-        out["fisher"] = fr.score
+        fr.active = True
+    grad_f = autograd.grad(loss, weights, create_graph=want_grasp, allow_unused=True)
+    if fr is not None:
+        fr.active = False
+    grads = [g.detach() if g is not None else None for g in grad_f]
+    hg: list[torch.Tensor | None] = []
     if want_grasp:
-        out["grasp"] = lambda: _grasp.grasp_from(layers, hg)
-    if "jacov" in names:
-        out["jacov"] = lambda: _jacov.jacov_from(jac)
-    if "epe_nas" in names:
-        out["epe_nas"] = lambda: _epe.epe_nas_from(jac, t, width)
-    if nw is not None:
-        out["nwot"] = nw.score
-    return out
+        z = _grasp.grasp_z(grads, grad_f)
+        hg = [h.detach() if h is not None else None for h in autograd.grad(z, weights, allow_unused=True)]
+    return grads, hg
 
 
 def swap_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outcome:
@@ -169,14 +167,6 @@ def per_sample_group(names: set[str], net: nn.Module, ctx: ProxyContext) -> Outc
         if i < n_knas:
             rows.add(grads)
     return {"gradsign": sums.score, "knas": rows.score}
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 # (members, pass) — a group is used when at least two of its members are requested.

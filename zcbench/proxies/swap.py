@@ -17,7 +17,7 @@ without them is refused before any work, and no constant is invented.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -74,10 +74,62 @@ def count_patterns(parts: Sequence[torch.Tensor]) -> int:
 
 
 def swap_counts(net: nn.Module, ctx: ProxyContext) -> list[int]:
-    """SWAP count per re-initialisation (the raw values both proxies average)."""
+    """SWAP count per re-initialisation (the raw values both proxies average).
+
+    The counts stay on the device until all repeats are done and are read with one host sync; only if a
+    repeat's activations are not plain post-ReLU values (negative or NaN: the exact path of
+    :func:`count_patterns` decides what they mean) are the repeats replayed, exactly, that way."""
     x, _ = require_inputs(ctx)
     x = x[: int(ctx.options.get("swap_batch", 16))]
     repeats = int(ctx.options.get("swap_repeats", 32))
+    if 0 < len(x) <= MAX_CODED:
+        counts = _device_counts(net, x, ctx.seed, repeats)
+        if counts is not None:
+            return counts
+    return _counts(net, x, ctx.seed, repeats, lambda feats: int(count_patterns(feats)))
+
+
+MAX_CODED = 24  # samples whose sign patterns fit an exact float integer code (2^i weights)
+
+
+def _device_counts(net: nn.Module, x: torch.Tensor, seed: int, repeats: int) -> list[int] | None:
+    """The counts of the coded path without a host sync per repeat; None if a repeat needs the exact path."""
+    fits: list[torch.Tensor] = []
+
+    def count(feats: list[torch.Tensor]) -> torch.Tensor:
+        parts = [p.reshape(p.shape[0], -1) for p in feats]
+        filled = [p for p in parts if p.numel()]
+        if not filled:
+            fits.append(torch.zeros((), dtype=torch.bool, device=x.device))
+            return torch.zeros((), dtype=torch.int64, device=x.device)
+        fits.append(torch.stack([p.min() for p in filled]).min() >= 0)  # NaN compares False
+        return _distinct(torch.cat([_codes(p) for p in filled]), len(x))
+
+    counts = _counts(net, x, seed, repeats, count)
+    values = torch.stack([*counts, torch.stack(fits).all().to(torch.int64)]).tolist()  # the one host sync
+    return [int(v) for v in values[:-1]] if values[-1] else None
+
+
+def _codes(p: torch.Tensor) -> torch.Tensor:
+    """One integer per neuron (column) of a samples × neurons block of non-negative values: Σ_i 2^i·sign."""
+    s = torch.sign(p)
+    if s.dtype not in (torch.float32, torch.float64):
+        s = s.to(torch.float32)  # half precision cannot hold 2^16 − 1 exactly
+    w = torch.pow(2.0, torch.arange(p.shape[0], dtype=s.dtype, device=s.device))
+    return (w @ s).to(torch.int64)
+
+
+def _distinct(codes: torch.Tensor, n: int) -> torch.Tensor:
+    """The number of distinct ``codes`` (all in [0, 2^n)) as a device tensor, without a host sync."""
+    if n <= 16:
+        seen = torch.zeros(2**n, dtype=torch.bool, device=codes.device).index_fill_(0, codes, True)
+        return seen.sum()
+    ordered = torch.sort(codes).values
+    return (ordered[1:] != ordered[:-1]).sum() + 1
+
+
+def _counts(net: nn.Module, x: torch.Tensor, seed: int, repeats: int, count: Callable) -> list:
+    """``count(post-ReLU activations)`` for each Gaussian re-initialisation, drawn from ``seed``."""
     feats: list[torch.Tensor] = []
 
     def hook(module, inp, out):
@@ -85,7 +137,7 @@ def swap_counts(net: nn.Module, ctx: ProxyContext) -> list[int]:
             feats.append(out.detach())
 
     handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
-    g = seeded_generator(ctx.seed)
+    g = seeded_generator(seed)
     net.train()
     counts = []
     try:
@@ -96,7 +148,7 @@ def swap_counts(net: nn.Module, ctx: ProxyContext) -> list[int]:
                 net(x)
                 if not feats:
                     raise ValueError("swap: the network has no nn.ReLU with a 4-D input")
-                counts.append(count_patterns(feats))
+                counts.append(count(feats))
     finally:
         for h in handles:
             h.remove()
@@ -121,7 +173,7 @@ SWAP_OPTIONS = {
 }
 
 
-@register_proxy("swap", options=SWAP_OPTIONS, paper="Peng et al., ICLR 2024 (SWAP-NAS)")
+@register_proxy("swap", options=SWAP_OPTIONS, splits=False, paper="Peng et al., ICLR 2024 (SWAP-NAS)")
 def swap(net: nn.Module, ctx: ProxyContext) -> float:
     """Mean number of distinct post-ReLU sign patterns over Gaussian re-inits."""
     return swap_from(swap_counts(net, ctx))
@@ -134,6 +186,7 @@ def swap(net: nn.Module, ctx: ProxyContext) -> float:
         "reg_swap_mu": Option(float, required=True, doc="μ in thousands of parameters; the paper publishes none"),
         "reg_swap_sigma": Option(float, required=True, positive=True, doc="σ; the paper publishes none"),
     },
+    splits=False,
     paper="Peng et al., ICLR 2024 (SWAP-NAS, regularised)",
 )
 def reg_swap(net: nn.Module, ctx: ProxyContext) -> float:

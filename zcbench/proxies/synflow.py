@@ -38,6 +38,7 @@ def synflow_score(net: nn.Module, input_shape: tuple[int, ...], device: torch.de
     images=False,
     grad=True,
     float64=True,
+    splits=False,
     paper="Tanaka et al., NeurIPS 2020; zero-cost use: Abdelfattah et al., ICLR 2021",
 )
 def synflow(net: nn.Module, ctx: ProxyContext) -> float:

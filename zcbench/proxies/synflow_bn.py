@@ -32,7 +32,12 @@ def synflow_arrays(net: nn.Module, input_shape: tuple[int, ...], device: torch.d
 
 
 @register_proxy(
-    "synflow_bn", images=False, grad=True, float64=True, paper="Abdelfattah et al., ICLR 2021 (zero-cost-nas)"
+    "synflow_bn",
+    images=False,
+    grad=True,
+    float64=True,
+    splits=False,
+    paper="Abdelfattah et al., ICLR 2021 (zero-cost-nas)",
 )
 def synflow_bn(net: nn.Module, ctx: ProxyContext) -> float:
     """Σ|θ ⊙ ∂R/∂θ| with |θ|, float64, all-ones input, BN kept (train mode)."""

@@ -37,7 +37,7 @@ from torch import nn
 
 from ..aggregates import TE_NAS_INPUTS
 from ._reinit import kaiming_normal_
-from .base import RUN_BATCH_SIZE, Option, ProxyContext, register_proxy
+from .base import Option, ProxyContext, register_proxy
 from .utils import randn, require_inputs, seeded_generator, split_ranges
 
 NAN_COND = 100000.0  # TE-NAS's np.nan_to_num(..., nan=100000.0)
@@ -133,7 +133,7 @@ class RegionCounter:
 
 
 def lr_batch(ctx: ProxyContext) -> int:
-    return int(ctx.options.get("lr_batch") or ctx.options.get(RUN_BATCH_SIZE) or 64)
+    return int(ctx.options.get("lr_batch") or ctx.batch_size or 64)
 
 
 @register_proxy(
@@ -141,8 +141,8 @@ def lr_batch(ctx: ProxyContext) -> int:
     images=False,
     options={
         "lr_batch": Option(int, None, minimum=1, doc="Gaussian inputs counted (default: the run's batch size)"),
-        RUN_BATCH_SIZE: Option(int, None, doc="the run's --batch-size (not an option)"),
     },
+    uses_batch_size=True,
     paper="Chen, Gong & Wang, ICLR 2021 (TE-NAS; number of linear regions)",
 )
 def linear_regions(net: nn.Module, ctx: ProxyContext) -> float:

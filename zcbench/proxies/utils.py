@@ -67,11 +67,42 @@ def gaussian_init_(net: nn.Module, generator: torch.Generator | None = None) -> 
     """Zen-NAS / SWAP ``network_weight_gaussian_init``: Conv2d and Linear weights N(0, 1) and biases 0,
     BatchNorm2d/GroupNorm weight 1 and bias 0 (affine-free norms are skipped), in ``modules()`` order.
     Draws are made on the CPU from ``generator`` so that a seed gives the same weights on any device."""
+    return apply_gaussian_(net, gaussian_draws(net, generator))
+
+
+def gaussian_draws(net: nn.Module, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    """The N(0, 1) weights of one :func:`gaussian_init_`, drawn layer by layer in ``modules()`` order (the
+    same draws as one tensor per layer) into one host buffer that reaches the net's device in one copy
+    (asynchronous from pinned memory on a GPU, so a re-initialisation never waits for the device)."""
+    weights = [m.weight for m in prunable_layers(net)]
+    if not weights:
+        return []
+    dtype, device = weights[0].dtype, weights[0].device
+    if any(w.dtype != dtype or w.device != device for w in weights):  # mixed: one buffer per layer
+        return [to_device(nn.init.normal_(host_empty(w.shape, w.dtype, w.device), generator=generator), w.device)
+                for w in weights]  # fmt: skip
+    flat = host_empty((sum(w.numel() for w in weights),), dtype, device)
+    views, start = [], 0
+    for w in weights:
+        views.append(nn.init.normal_(flat[start : start + w.numel()].view(w.shape), generator=generator))
+        start += w.numel()
+    moved = to_device(flat, device)
+    if moved is flat:
+        return views
+    out, start = [], 0
+    for w in weights:
+        out.append(moved[start : start + w.numel()].view(w.shape))
+        start += w.numel()
+    return out
+
+
+@torch.no_grad()
+def apply_gaussian_(net: nn.Module, draws: Sequence[torch.Tensor]) -> nn.Module:
+    """Write one :func:`gaussian_draws` into ``net`` (weights), zero biases, set norm layers to 1/0."""
+    it = iter(draws)
     for m in net.modules():
         if isinstance(m, PRUNABLE):
-            w = torch.empty(m.weight.shape, dtype=m.weight.dtype)
-            nn.init.normal_(w, generator=generator)
-            m.weight.copy_(w)
+            m.weight.copy_(next(it))
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
@@ -82,6 +113,35 @@ def gaussian_init_(net: nn.Module, generator: torch.Generator | None = None) -> 
     return net
 
 
+def host_empty(shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """An empty CPU tensor for values bound for ``device``: pinned when that is a GPU (asynchronous copy)."""
+    return torch.empty(tuple(shape), dtype=dtype, pin_memory=device.type == "cuda")
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device`` without blocking the host (from pinned memory; the caching host allocator keeps
+    the buffer alive until the copy is done). ``t`` itself when it is there already."""
+    device = torch.device(device)
+    if t.device == device or (device.type == "cpu" and t.device.type == "cpu"):
+        return t
+    return t.to(device, non_blocking=device.type == "cuda" and t.is_pinned())
+
+
+def to_host(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """``tensors`` on the CPU with one device-to-host copy (one host sync) for all of them, not one each.
+    CPU tensors are returned as they are; values and shapes are unchanged."""
+    if all(t.device.type == "cpu" for t in tensors):
+        return list(tensors)
+    if len({t.dtype for t in tensors}) != 1:
+        return [t.cpu() for t in tensors]
+    flat = torch.cat([t.reshape(-1) for t in tensors]).cpu()
+    out, start = [], 0
+    for t in tensors:
+        out.append(flat[start : start + t.numel()].view(t.shape))
+        start += t.numel()
+    return out
+
+
 def seeded_generator(seed: int) -> torch.Generator:
     """A CPU generator for a proxy's own random draws (re-inits, Gaussian inputs)."""
     g = torch.Generator()
@@ -90,8 +150,11 @@ def seeded_generator(seed: int) -> torch.Generator:
 
 
 def randn(shape: Sequence[int], generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    """N(0,1) tensor drawn on the CPU (device-independent values), then moved."""
-    return torch.randn(tuple(shape), generator=generator).to(device)
+    """N(0,1) tensor drawn on the CPU (device-independent values), then moved (without blocking the host)."""
+    device = torch.device(device)
+    return to_device(
+        torch.randn(tuple(shape), generator=generator, out=host_empty(shape, torch.get_default_dtype(), device)), device
+    )
 
 
 class HookRecorder:

@@ -21,6 +21,7 @@ from .base import ProxyContext, register_proxy
     labels=True,
     grad=True,
     inputs=VOTE_INPUTS,
+    splits=False,
     paper="Abdelfattah et al., ICLR 2021 (majority vote of synflow, jacob_cov, snip)",
 )
 def vote(net: nn.Module, ctx: ProxyContext) -> float:

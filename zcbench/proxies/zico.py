@@ -12,6 +12,7 @@ After a CUDA OOM each piece is further cut into ``split_data`` sub-pieces whose 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import nn
 
 from .base import Option, ProxyContext, register_proxy
@@ -48,12 +49,25 @@ def zico(net: nn.Module, ctx: ProxyContext) -> float:
     net.train()
     net.zero_grad()
     named = [(n, m) for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    grad_dict: dict[str, list[np.ndarray]] = {}
+    recorded: list[tuple[str, torch.Tensor]] = []  # (layer, gradient after a piece), kept on the device
     for st, en in split_ranges(len(x), pieces):
         xs, ts = x[st:en], t[st:en]
         for a, b in split_ranges(len(xs), ctx.split_data):
             ctx.loss_fn(net(xs[a:b]), ts[a:b]).backward()
-        for name, m in named:
-            if m.weight.grad is not None:
-                grad_dict.setdefault(name, []).append(m.weight.grad.detach().cpu().reshape(-1).numpy().copy())
-    return zico_from(grad_dict)
+        recorded += [(name, m.weight.grad.detach().clone()) for name, m in named if m.weight.grad is not None]
+    return zico_from(host_gradients(recorded))
+
+
+def host_gradients(recorded: list[tuple[str, torch.Tensor]]) -> dict[str, list[np.ndarray]]:
+    """{layer: [flattened gradient per piece]} as numpy arrays, moved to the host with one copy."""
+    grad_dict: dict[str, list[np.ndarray]] = {}
+    if len({g.dtype for _, g in recorded}) > 1:  # a cat would promote: one copy per gradient
+        for name, g in recorded:
+            grad_dict.setdefault(name, []).append(g.cpu().reshape(-1).numpy())
+        return grad_dict
+    flat = torch.cat([g.reshape(-1) for _, g in recorded]).cpu().numpy() if recorded else None
+    start = 0
+    for name, g in recorded:
+        grad_dict.setdefault(name, []).append(flat[start : start + g.numel()])
+        start += g.numel()
+    return grad_dict

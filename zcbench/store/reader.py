@@ -152,6 +152,12 @@ def _table(space: str, dataset: str, parts: list):
     return block
 
 
+OOM_ADVICE = (
+    "out of GPU memory: score with fewer --workers per GPU or a smaller --batch-size, then --retry-failed "
+    "(or --oom split: the minibatch in pieces, a run of its own)"
+)
+
+
 @dataclass
 class Coverage:
     """How complete one run of a results file is (``zcbench status``)."""
@@ -165,6 +171,10 @@ class Coverage:
     missing: int  # architectures of this (space, dataset) elsewhere in the file but not in this run
     reasons: dict[str, int] = field(default_factory=dict)  # error -> count among the failed
     code: str = ""  # which code computed it: zcbench <version>, a plugin's fingerprint, or the import source
+
+    def advice(self) -> list[str]:
+        """What to do about the failures, where that is known (out of memory: ``proxies.runner.oom_reason``)."""
+        return [OOM_ADVICE] if any(r.lower().startswith("out of memory") for r in self.reasons) else []
 
 
 def _code_label(attrs: dict[str, Any]) -> str:
