@@ -92,6 +92,39 @@ def test_no_layer_imports_a_higher_one():
     assert not bad, "\n".join(bad)
 
 
+def test_no_import_cycle_between_packages():
+    """The packages and flat modules of zcbench/ form a graph without cycles (function-level imports counted)."""
+    graph: dict[str, set[str]] = {}
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        if rel.parts[0] in ("__init__.py", "__main__.py"):
+            continue
+        mine = rel.with_suffix("").parts[0]
+        for _, target in _imports(path):
+            comp = _component(target)
+            if comp and comp != mine and comp in LAYER:
+                graph.setdefault(mine, set()).add(comp)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            assert state.get(nxt) != 1, "import cycle: " + " -> ".join([*path, node, nxt])
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+
+
+def test_few_flat_modules_at_the_top():
+    """At most 10 top-level modules besides __init__/__main__: everything else lives in the package of its step."""
+    flat = sorted(p.name for p in PKG.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert len(flat) <= 10, flat
+
+
 NO_TORCH = """
 import sys
 from zcbench.cli import main

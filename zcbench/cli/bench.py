@@ -1,43 +1,34 @@
-"""``zcbench bench``: plain one-proxy-at-a-time loop vs one build and shared passes, timed on this device."""
+"""``zcbench bench`` (plain one-proxy-at-a-time loop vs one build and shared passes, timed on this device) and
+``zcbench bench-engine`` (end-to-end architectures/s for 0..N workers): options only; the work is in
+``engine.bench_proxies`` and ``engine.bench_engine``."""
 
 from __future__ import annotations
 
 import click
 
-from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_SEED
+from ..settings import BENCH_ENGINE_ARCHS, BENCH_ENGINE_PROXIES, BENCH_SPACE
+from . import options
 from .app import main
 
 
 @main.command()
-@click.option("--space", default="nb201", show_default=True, help="Benchmark space.")
-@click.option("--dataset", help="Dataset or task (default: the space's first).")
-@click.option(
-    "--proxy",
-    "proxy_names",
-    multiple=True,
-    default=("all",),
-    show_default=True,
-    help="Proxy name, wildcard or 'all'; repeatable.",
-)
+@options.space(default=BENCH_SPACE, show_default=True)
+@options.dataset()
+@options.proxy("proxy_names", default=("all",), show_default=True)
 @click.option(
     "--archs", "n_archs", type=click.IntRange(min=1), default=3, show_default=True, help="Architectures sampled."
 )
-@click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@options.seed()
+@options.batch_size()
+@options.device()
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
     help="torch intra-op threads (default: as score's workers, $ZCBENCH_WORKER_THREADS or 1).",
 )
-@click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Real images (default: synthetic).")
-@click.option("--option", "options", multiple=True, help="Proxy option KEY=VALUE (e.g. swap_repeats=8).")
-@click.option(
-    "--plugin",
-    "plugins",
-    multiple=True,
-    help="Python file or module registering proxies with @register_proxy; repeatable [$ZCBENCH_PLUGINS].",
-)
+@options.data_dir(help="Real images (default: synthetic).")
+@options.proxy_option()
+@options.plugin()
 def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, threads, data_dir, options, plugins) -> None:
     """Per-proxy and all-proxy seconds per architecture: plain loop vs shared passes, with the ratio, and
     the network builds and host-sync calls per architecture."""
@@ -50,3 +41,39 @@ def bench(space, dataset, proxy_names, n_archs, seed, batch_size, device, thread
     )  # fmt: skip
     res = run_bench(settings, BenchSettings(n_archs=n_archs, device=device, threads=threads))
     click.echo(res.table())
+
+
+@main.command("bench-engine")
+@options.space(default=BENCH_SPACE, show_default=True)
+@options.dataset()
+@options.proxy("proxy_names", default=BENCH_ENGINE_PROXIES, show_default=True)
+@click.option(
+    "--archs",
+    "n_archs",
+    type=click.IntRange(min=1),
+    default=BENCH_ENGINE_ARCHS,
+    show_default=True,
+    help="Architectures per run.",
+)
+@click.option("--max-workers", type=click.IntRange(min=0), help="Time 0..N workers (default: number of CPU cores).")
+@options.device(help="cpu or one GPU (cuda:0).")
+@options.data_dir(help="Image data (default: synthetic).")
+@options.plugin()
+def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data_dir, plugins) -> None:
+    """End-to-end architectures/s of `score` for 0 (in-process), 1..N workers on one device (on a GPU: with
+    the peak memory of one worker)."""
+    import os
+
+    from ..engine.bench_engine import engine_throughput, format_throughput
+    from ..proxies import select_proxies
+    from ..proxies.plugins import load_plugins
+    from ..settings import RunSettings
+
+    load_plugins(plugins)  # before the proxy names are expanded: a plugin's proxy is a name like any other
+    n = max_workers if max_workers is not None else (os.cpu_count() or 1)
+    settings = RunSettings(
+        space, dataset, tuple(select_proxies(proxy_names).names), synthetic=data_dir is None, data_dir=data_dir,
+        plugins=tuple(plugins),
+    )  # fmt: skip
+    rows = engine_throughput(settings, n_archs=n_archs, workers=list(range(0, n + 1)), device=device)
+    click.echo(format_throughput(rows), nl=False)

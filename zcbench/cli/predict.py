@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ..settings import DEFAULT_RESULTS, TABLE_FORMATS
+from . import options
 from .app import main
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@options.results_argument()
 @click.option(
     "--config",
     "config_path",
@@ -17,8 +17,8 @@ from .app import main
     metavar="FILE|NAME",
     help="Settings file, or a preset from configs/predict (suite-zero-xgb); options given here override it.",
 )
-@click.option("--space", default=None, help="Space (default: the only one in RESULTS).")
-@click.option("--dataset", default=None, help="Dataset (default: the only one of the space in RESULTS).")
+@options.space(help="Space (default: the only one in RESULTS).")
+@options.dataset(help="Dataset (default: the only one of the space in RESULTS).")
 @click.option(
     "--features",
     multiple=True,
@@ -30,13 +30,11 @@ from .app import main
 )
 @click.option("--test", type=int, default=None, help="Test-set size, disjoint from the training set (1000).")
 @click.option("--trials", type=int, default=None, help="Seeded trials, seeds SEED..SEED+TRIALS-1 (100).")
-@click.option("--seed", type=int, default=None, help="Seed of the first trial (0).")
-@click.option(
-    "--proxy", "proxies", multiple=True, help="Proxy columns (names or wildcards, e.g. snip@naslib; default: all)."
-)
-@click.option("--source", default=None, metavar="ORIGIN", help="Use the scores imported from ORIGIN (naslib).")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True)
-@click.option("--digits", type=click.IntRange(min=0), default=3, show_default=True)
+@options.seed(default=None, help="Seed of the first trial (0).")
+@options.proxy(help="Proxy columns (names or wildcards, e.g. snip@naslib; default: all).")
+@options.source()
+@options.table_format()
+@options.digits()
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the table here instead of stdout.")
 @click.option(
     "--plot",

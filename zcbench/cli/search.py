@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import click
 
-from ..settings import DEFAULT_RESULTS
+from . import options
 from .app import main
 
 
 @main.command()
-@click.argument("results", default=DEFAULT_RESULTS, required=False)
+@options.results_argument()
 @click.option(
     "--config",
     "config_path",
@@ -18,19 +18,11 @@ from .app import main
     metavar="FILE|NAME",
     help="Settings file, or a preset name from configs/search (abdelfattah2021-nb201); options given here override it.",
 )
-@click.option("--space", default=None, help="Space to search (default: the only one in RESULTS).")
-@click.option(
-    "--dataset",
-    "datasets",
-    multiple=True,
-    help="Dataset(s), each searched in turn (default: the only one of the space in RESULTS).",
+@options.space(help="Space to search (default: the only one in RESULTS).")
+@options.dataset(
+    "datasets", multiple=True, help="Dataset(s), each searched in turn (default: the only one of the space in RESULTS)."
 )
-@click.option(
-    "--proxy",
-    "proxies",
-    multiple=True,
-    help="Proxy column(s); the first ranks (warm-up, move, proxy-evolution), all feed the predictor.",
-)
+@options.proxy(help="Proxy column(s); the first ranks (warm-up, move, proxy-evolution), all feed the predictor.")
 @click.option(
     "--algo",
     "algos",
@@ -43,7 +35,7 @@ from .app import main
 )
 @click.option("--budget", type=int, default=None, help="Trained models per round (default 300).")
 @click.option("--rounds", type=int, default=None, help="Independent rounds, seeds SEED..SEED+ROUNDS-1 (default 10).")
-@click.option("--seed", type=int, default=None, help="First round's seed (default 0).")
+@options.seed(default=None, help="First round's seed (default 0).")
 @click.option("--population", type=int, default=None, help="Evolution population (default 64).")
 @click.option("--sample", type=int, default=None, help="Tournament size (default 10).")
 @click.option("--cycles", type=int, default=None, help="proxy-evolution steps (default 1000).")
@@ -98,9 +90,7 @@ from .app import main
     help="Curve reported: test accuracy of the val-chosen incumbent (default), the best test accuracy trained so far "
     "(best-test: the notebook's figure), or the incumbent's val accuracy.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table", show_default=True
-)
+@options.table_format(("table", "markdown", "csv", "json"))
 @click.option(
     "--curves",
     "curves_path",
@@ -115,7 +105,7 @@ from .app import main
     type=click.Path(dir_okay=False),
     help="Plot the reported mean curves (± std, see --report) to this .png/.pdf (no suffix: both); needs matplotlib.",
 )
-@click.option("--digits", type=click.IntRange(min=0), default=2, show_default=True)
+@options.digits(2)
 def search(
     results, config_path, space, datasets, proxies, algos, warmup, move, budget, rounds, seed, population, sample,
     cycles, candidates, min_train, model, features, offspring, explore, dump, baseline, count, report, fmt,

@@ -1,11 +1,10 @@
-"""``zcbench status``, ``zcbench merge`` and ``zcbench bench-engine``: options only; the work is in
-``store.coverage``, ``merge.merge_results`` and ``bench_engine``."""
+"""``zcbench status`` and ``zcbench merge``, the results file's commands: options only; the work is in
+``store.coverage`` and ``store.merge.merge_results``."""
 
 from __future__ import annotations
 
 import click
 
-from ..settings import BENCH_ENGINE_ARCHS, BENCH_ENGINE_PROXIES, BENCH_SPACE, DEFAULT_DEVICE
 from . import options
 from .app import main
 
@@ -69,44 +68,3 @@ def merge(inputs: tuple[str, ...], out: str, ignore_versions: bool) -> None:
         f"merged {len(inputs)} files: {counts['rows']} rows into {counts['runs']} runs "
         f"({counts['duplicates']} duplicates skipped) -> {out}"
     )
-
-
-@main.command("bench-engine")
-@click.option("--space", default=BENCH_SPACE, show_default=True)
-@click.option("--dataset", help="Dataset (default: the space's first).")
-@click.option("--proxy", "proxy_names", multiple=True, default=BENCH_ENGINE_PROXIES, show_default=True)
-@click.option(
-    "--archs",
-    "n_archs",
-    type=click.IntRange(min=1),
-    default=BENCH_ENGINE_ARCHS,
-    show_default=True,
-    help="Architectures per run.",
-)
-@click.option("--max-workers", type=click.IntRange(min=0), help="Time 0..N workers (default: number of CPU cores).")
-@click.option("--device", default=DEFAULT_DEVICE, show_default=True, help="cpu or one GPU (cuda:0).")
-@click.option("--data-dir", type=click.Path(), envvar="ZCBENCH_DATA", help="Image data (default: synthetic).")
-@click.option(
-    "--plugin",
-    "plugins",
-    multiple=True,
-    help="Python file or module registering proxies with @register_proxy; repeatable [$ZCBENCH_PLUGINS].",
-)
-def bench_engine(space, dataset, proxy_names, n_archs, max_workers, device, data_dir, plugins) -> None:
-    """End-to-end architectures/s of `score` for 0 (in-process), 1..N workers on one device (on a GPU: with
-    the peak memory of one worker)."""
-    import os
-
-    from ..engine.bench_engine import engine_throughput, format_throughput
-    from ..proxies import select_proxies
-    from ..proxies.plugins import load_plugins
-    from ..settings import RunSettings
-
-    load_plugins(plugins)  # before the proxy names are expanded: a plugin's proxy is a name like any other
-    n = max_workers if max_workers is not None else (os.cpu_count() or 1)
-    settings = RunSettings(
-        space, dataset, tuple(select_proxies(proxy_names).names), synthetic=data_dir is None, data_dir=data_dir,
-        plugins=tuple(plugins),
-    )  # fmt: skip
-    rows = engine_throughput(settings, n_archs=n_archs, workers=list(range(0, n + 1)), device=device)
-    click.echo(format_throughput(rows), nl=False)
