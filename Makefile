@@ -35,11 +35,14 @@ clean:
 # `make -n reproduce-...` shows every command. CHECK=0.02 makes the comparison fail beyond ±0.02.
 DATA ?= data
 REPORTS ?= reports
-DEVICE ?= $(shell $(PYTHON) -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')" 2>/dev/null || echo cpu)
+# The machine's device and workers per device, probed once (one torch import) when first used: a plain
+# ?= $(shell ...) would import torch at every expansion.
+_hw = $(eval _hw := $(shell $(PYTHON) -c "import os, torch; n = torch.cuda.device_count() if torch.cuda.is_available() else 0; print('cuda' if n else 'cpu', max(1, min(4, (os.cpu_count() or 1) // n)) if n else 1)" 2>/dev/null || echo cpu 1))$(_hw)
+DEVICE ?= $(word 1,$(_hw))
 # Workers per device. On a GPU machine: up to 4 per GPU, at most one CPU core each (a worker's per-architecture
 # cost is mostly host-side Python, so one worker leaves a GPU idle; zcbench refuses, with the number that fits,
 # when the first architecture shows they would not fit in the GPU's memory). On a CPU-only machine: 1.
-WORKERS ?= $(shell $(PYTHON) -c "import os, torch; n = torch.cuda.device_count(); print(max(1, min(4, (os.cpu_count() or 1) // n)) if n else 1)" 2>/dev/null || echo 1)
+WORKERS ?= $(word 2,$(_hw))
 CHECK ?=
 NB201_DUMP ?= $(DATA)/NAS-Bench-201-v1_0-e61699.pth
 NB101_DUMP ?= $(DATA)/nasbench_only108.tfrecord
