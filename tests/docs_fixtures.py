@@ -73,12 +73,13 @@ def write_suite_zero(path: Path, keys: list[str], datasets: tuple[str, ...], see
 NB201_SUITE_SIZE = 300  # enough for docs/predict.md's test-sized Suite-Zero protocol (100 train + 135 test)
 
 
-def write_suite_zero_files(folder: Path, nb201_archs: list[str]) -> list[Path]:
+def write_suite_zero_files(folder: Path, nb201_archs: list[str], nb201_size: int = 0) -> list[Path]:
     """All five NAS-Bench-Suite-Zero files; the NB201 one holds ``nb201_archs`` (the miniature dump's
-    architectures, so imported and own scores meet) and more cells up to ``NB201_SUITE_SIZE``."""
+    architectures, so imported and own scores meet) and more cells up to ``nb201_size`` (the pages that score
+    what it holds keep it small; docs/predict.md asks for ``NB201_SUITE_SIZE``)."""
     from zcbench.spaces.nb201 import all_arch_strings
 
-    more = [a for a in all_arch_strings()[::41] if a not in nb201_archs][: NB201_SUITE_SIZE - len(nb201_archs)]
+    more = [a for a in all_arch_strings()[::41] if a not in nb201_archs][: max(0, nb201_size - len(nb201_archs))]
     return [
         write_suite_zero(
             folder / "zc_nasbench201.json",

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import subprocess
 import sys
@@ -177,7 +178,10 @@ def test_every_space_has_a_tiny_setting():
     assert set(TINY) == set(SPACES.names()), "add the new space to TINY"
 
 
+@functools.cache
 def _setup(space: str):
+    """The tiny network builder and context of ``space``, made once (the runner gives each proxy its own copy
+    of the minibatch, so the cases cannot change it for each other)."""
     sp = get_space(space)
     dataset, build_opts, hw = TINY[space]
     arch = sp.parse(NB101_SPEC) if space == "nb101" else sp.sample(1, 0)[0]

@@ -92,6 +92,10 @@ TIMEOUT_S = 300
 PAGES_AT_ONCE = 2
 # The dump's architectures (official indices of the miniature NB201 dumps; the Suite-Zero file holds them too).
 NB201_INDICES = [0, 7, 42, 300, 1234, 9999]
+NB201_ARCHS = [NB201.official_order()[i] for i in NB201_INDICES]  # the miniature dump's architectures
+# Pages whose Suite-Zero NB201 file holds DF.NB201_SUITE_SIZE cells (elsewhere only the dump's: your-proxy.md scores
+# every cell it holds, three times)
+LARGE_SUITE_ZERO = {"docs/predict.md"}
 
 
 # -- extraction ---------------------------------------------------------------------------------------------
@@ -272,6 +276,8 @@ def sandboxes(template, tmp_path_factory):
                     shutil.copy(example, work / example.name)
             if page in STARTS_FROM_RESULTS:
                 DF.write_scored_results(work / "results" / "zcbench.h5", **STARTS_FROM_RESULTS[page])
+            if page in LARGE_SUITE_ZERO:  # a predictor's train/test sizes need more cells than the others score
+                DF.write_suite_zero_files(work, NB201_ARCHS, nb201_size=DF.NB201_SUITE_SIZE)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("ZCBENCH_", "RAY_", "PYTEST_"))}
             env.update(
                 HOME=str(home),

@@ -260,7 +260,7 @@ def test_repeated_crash_and_timeout_are_recorded(tmp_path, monkeypatch, faulty, 
     monkeypatch.setenv(SLEEP_SECONDS_ENV, "120")
     out = tmp_path / "f.h5"
     t0 = time.monotonic()
-    s = _run(out, archs_file, workers=2, timeout=20)  # generous: a loaded 2-core CI box must not time out a normal arch
+    s = _run(out, archs_file, workers=2, timeout=12)  # generous: a loaded 2-core CI box must not time out a normal arch
     assert time.monotonic() - t0 < 100
     assert s.scored == N_ARCHS and s.failed == 2
     got = _scores(out)
@@ -269,12 +269,12 @@ def test_repeated_crash_and_timeout_are_recorded(tmp_path, monkeypatch, faulty, 
         score, err = got[proxy][crash]
         assert math.isnan(score) and err == "worker exited with code 1 (2 times)"
         score, err = got[proxy][slow]
-        assert math.isnan(score) and err == "timeout after 20s"
+        assert math.isnan(score) and err == "timeout after 12s"
     cov = {c.proxy: c for c in coverage(out)}
     assert cov["synflow"].done == N_ARCHS - 2 and cov["synflow"].failed == 2 and cov["synflow"].missing == 0
     res = CliRunner().invoke(main, ["status", str(out)])
     assert res.exit_code == 0, res.output
-    assert "timeout after 20s" in res.output and "worker exited with code 1 (2 times)" in res.output
+    assert "timeout after 12s" in res.output and "worker exited with code 1 (2 times)" in res.output
     # failed archs count as done on resume (their reason is kept); --retry-failed scores only them again
     monkeypatch.delenv(CRASH_ENV)
     monkeypatch.delenv(SLEEP_ENV)

@@ -23,35 +23,14 @@ import nb201_fixtures as F
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from test_trust import ok, refused, run  # the CLI helpers of round one
 
 import zcbench as zc
-from zcbench.cli import main
 from zcbench.errors import UsageError
 from zcbench.settings import ArchSelection, RunSettings
 from zcbench.store import iter_runs
 
 IDX = [0, 7, 300]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def ok(res):
-    assert res.exit_code == 0, f"exit {res.exit_code}: {res.output}{res.stderr}{res.exception!r}"
-    return res
-
-
-def refused(res, *needles: str) -> str:
-    """Exit 2, one line ``zcbench: error: ...`` on stderr, no traceback, nothing on stdout."""
-    err = res.stderr.strip()
-    assert res.exit_code == 2, f"exit {res.exit_code}: {res.output}{res.stderr}{res.exception!r}"
-    assert err.startswith("zcbench: error:") and "\n" not in err and "Traceback" not in err, err
-    assert res.stdout == "", res.stdout
-    for n in needles:
-        assert n.lower() in err.lower(), (n, err)
-    return err
 
 
 def write(path: Path, text: str) -> Path:

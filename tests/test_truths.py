@@ -15,24 +15,13 @@ import nb201_fixtures as F
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from test_trust import ok, run  # the CLI helpers of tests/test_trust.py
 
 from zcbench import api as zc
-from zcbench.cli import main
 from zcbench.report import stats
 from zcbench.store import load_frame
 
 IDX = [0, 7, 300, 1000, 2222, 5000, 9001, 15000]
-
-
-def run(*args):
-    res = CliRunner().invoke(main, [str(a) for a in args])
-    return res
-
-
-def ok(res):
-    assert res.exit_code == 0, f"exit {res.exit_code}: {res.output}{res.stderr}{res.exception!r}"
-    return res
 
 
 @pytest.fixture(scope="module")

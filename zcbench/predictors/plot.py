@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..report.plot import _render, _tight, figure_paths, require_matplotlib
+from ..report.plot import figure_paths, finish_curves, require_matplotlib
 
 
 def render_learning_curve(table: pd.DataFrame, path: str | Path, title: str = "") -> dict[Path, bytes]:
@@ -30,10 +30,4 @@ def render_learning_curve(table: pd.DataFrame, path: str | Path, title: str = ""
     ax.set_xlabel("training architectures N")
     ax.set_ylabel("Spearman ρ on the test set")
     note = f"test set {int(table['test'].iloc[0])}, mean ± std over {int(table['trials'].iloc[0])} trials"
-    ax.set_title(f"{title}\n{note}" if title else note, fontsize=8)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    _tight(fig)
-    out = {p: _render(fig, fmt) for p, fmt in targets}
-    plt.close(fig)
-    return out
+    return finish_curves(fig, ax, f"{title}\n{note}" if title else note, targets)

@@ -31,32 +31,25 @@ import torch
 from torch import autograd, nn
 
 from .base import ProxyContext, register_proxy
-from .utils import require_targets, split_ranges
+from .utils import HookRecorder, require_targets, split_ranges
 
 _LAYERS = ("Linear", "Conv2d")  # autograd_hacks' supported layers, matched by class name as there
 _CHUNK = 1 << 24  # per-sample gradient elements materialised at once
 
 
-class LayerCalls:
+class LayerCalls(HookRecorder):
     """Every call of a Conv2d/Linear during a forward: (module, its input, its output)."""
 
     def __init__(self, net: nn.Module) -> None:
         self.modules = [m for m in net.modules() if type(m).__name__ in _LAYERS]
         self.calls: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = []
-        self._handles: list = []
 
     def _hook(self, module, inp, out) -> None:
         if isinstance(out, torch.Tensor) and out.requires_grad:
             self.calls.append((module, inp[0].detach(), out))
 
-    def __enter__(self):
-        self._handles = [m.register_forward_hook(self._hook) for m in self.modules]
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+    def _hooked(self) -> list:
+        return [(m, self._hook) for m in self.modules]
 
 
 def _sq(x: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ from torch import nn
 from ..aggregates import TE_NAS_INPUTS
 from ._reinit import kaiming_normal_
 from .base import Option, ProxyContext, register_proxy
-from .utils import randn, require_inputs, seeded_generator, split_ranges
+from .utils import HookRecorder, randn, require_inputs, seeded_generator, split_ranges
 
 NAN_COND = 100000.0  # TE-NAS's np.nan_to_num(..., nan=100000.0)
 NTK_CHUNK = 8  # per-sample cotangents in one batched backward (bounds its memory)
@@ -90,27 +90,20 @@ def ntk_cond(net: nn.Module, ctx: ProxyContext) -> float:
     return condition_number(ntk_gradients(net, x, ctx.split_data))
 
 
-class RegionCounter:
+class RegionCounter(HookRecorder):
     """Pairwise "different sign pattern" counts of the samples, accumulated over ReLU output blocks
     while installed; ``count()`` is TE-NAS's ``calc_LR``."""
 
     def __init__(self, net: nn.Module) -> None:
         self.modules = [m for m in net.modules() if isinstance(m, nn.ReLU)]
         self.outputs: list[torch.Tensor] = []
-        self._handles: list = []
 
     def _hook(self, module, inp, out) -> None:
         if isinstance(inp, tuple) and inp[0].dim() == 4:
             self.outputs.append(out.detach())  # kept as the reference keeps them, read after the forward
 
-    def __enter__(self):
-        self._handles = [m.register_forward_hook(self._hook) for m in self.modules]
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+    def _hooked(self) -> list:
+        return [(m, self._hook) for m in self.modules]
 
     def count(self) -> float:
         if not self.outputs:

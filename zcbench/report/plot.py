@@ -172,6 +172,16 @@ def scatter(
     return written
 
 
+def _annotate(ax, vals: np.ndarray, fontsize: int) -> None:
+    """Each cell of a correlation matrix drawn with ``imshow`` gets its value (.2f), or – where undefined."""
+    for i in range(vals.shape[0]):
+        for j in range(vals.shape[1]):
+            v = vals[i, j]
+            label = "–" if math.isnan(v) else f"{v:.2f}"
+            color = "white" if abs(v) > 0.6 else "black"
+            ax.text(j, i, label, ha="center", va="center", fontsize=fontsize, color=color)
+
+
 def heatmap(
     frame: pd.DataFrame,
     out_dir: str | Path,
@@ -198,18 +208,7 @@ def heatmap(
     im = ax.imshow(np.ma.masked_invalid(vals), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(vals.shape[1]), grid.columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(vals.shape[0]), grid.index, fontsize=8)
-    for i in range(vals.shape[0]):
-        for j in range(vals.shape[1]):
-            v = vals[i, j]
-            ax.text(
-                j,
-                i,
-                "–" if math.isnan(v) else f"{v:.2f}",
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if abs(v) > 0.6 else "black",
-            )
+    _annotate(ax, vals, fontsize=7)
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
     ax.set_title(f"Spearman ρ vs {protocol.target} accuracy ({protocol.name}, {protocol.sign})", fontsize=10)
     _tight(fig)
@@ -242,18 +241,7 @@ def proxy_matrix(
         im = ax.imshow(np.ma.masked_invalid(mat), cmap="RdBu_r", vmin=-1, vmax=1)
         ax.set_xticks(range(k), cols, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(k), cols, fontsize=8)
-        for i in range(k):
-            for j in range(k):
-                v = mat[i, j]
-                ax.text(
-                    j,
-                    i,
-                    "–" if math.isnan(v) else f"{v:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                    color="white" if abs(v) > 0.6 else "black",
-                )
+        _annotate(ax, mat, fontsize=6)
         fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="Spearman ρ")
         ax.set_title(f"{space} / {dataset}: proxy vs proxy", fontsize=10)
         _tight(fig)
@@ -321,7 +309,14 @@ def render_search_curves(
         if which == "best_test"
         else "incumbent = best val accuracy so far"
     ) + "; mean ± std over rounds"
-    ax.set_title(f"{title}\n{note}" if title else note, fontsize=8)
+    return finish_curves(fig, ax, f"{title}\n{note}" if title else note, targets)
+
+
+def finish_curves(fig, ax, title: str, targets) -> dict[Path, bytes]:
+    """A curves figure's title, grid and legend, rendered to each ``(path, format)`` of ``targets``, closed."""
+    import matplotlib.pyplot as plt
+
+    ax.set_title(title, fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _tight(fig)
