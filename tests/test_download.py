@@ -558,7 +558,7 @@ def test_for_targets_match_the_makefile_needs(tmp_path):
     data = tmp_path / "data"
     for target in phony:
         p = subprocess.run(
-            ["make", "-s", "-k", target, f"DATA={data}", f"REPORTS={tmp_path}/r", "DEVICE=cpu"],
+            ["make", "-s", "-k", target, f"DATA={data}", f"REPORTS={tmp_path}/r", "DEVICE=cpu", "WORKERS=1"],
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not i
 @pytest.mark.parametrize("target", TARGETS)
 def test_dry_run_shows_score_correlate_plot(target, tmp_path):
     p = subprocess.run(
-        ["make", "-n", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
+        ["make", "-n", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu", "WORKERS=1"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -39,7 +39,7 @@ def test_dry_run_shows_score_correlate_plot(target, tmp_path):
 )
 def test_missing_data_stops_with_download_instructions(target, tmp_path):
     p = subprocess.run(
-        ["make", "-s", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"],
+        ["make", "-s", target, f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu", "WORKERS=1"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -56,7 +56,7 @@ def test_missing_data_stops_with_download_instructions(target, tmp_path):
 def test_search_target_scores_then_searches(tmp_path):
     """The search reproduction scores synflow on the dump (data-free: no image set is asked for), then
     runs ``zcbench search`` with the paper's preset, writing the table, the curves and their plot."""
-    args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"]
+    args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu", "WORKERS=1"]
     p = subprocess.run(["make", "-n", "reproduce-abdelfattah-search", *args], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     for cmd in (
@@ -118,7 +118,7 @@ def test_install_keeps_an_installed_torch_and_picks_the_cpu_build_otherwise(tmp_
 def test_predictor_targets_show_their_commands_and_stop_without_data(target, needs, commands, tmp_path):
     """The Suite-Zero predictor and PRE-NAS reproductions: every command visible with make -n; without the
     file they need, one stop naming it and how to download it, and no results left behind."""
-    args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu"]
+    args = [f"DATA={tmp_path}/data", f"REPORTS={tmp_path}/reports", "DEVICE=cpu", "WORKERS=1"]
     p = subprocess.run(["make", "-n", target, *args], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     for cmd in commands:
