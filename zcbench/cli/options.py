@@ -49,6 +49,17 @@ def plugin(**kw: Any) -> Any:
     )
 
 
+def config(presets: str, example: str) -> Any:
+    """``--config``: a settings file or the name of a preset shipped in ``configs/<presets>``."""
+    return click.option(
+        "--config",
+        "config_path",
+        default=None,
+        metavar="FILE|NAME",
+        help=f"Settings file, or a preset from configs/{presets} ({example}); options given here override it.",
+    )
+
+
 def table_format(choices: tuple[str, ...] = TABLE_FORMATS, default: str = "table") -> Any:
     """``--format``: how a table is written (text, markdown, CSV, JSON, LaTeX)."""
     return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True)

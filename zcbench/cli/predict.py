@@ -10,13 +10,7 @@ from .app import main
 
 @main.command()
 @options.results_argument()
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    metavar="FILE|NAME",
-    help="Settings file, or a preset from configs/predict (suite-zero-xgb); options given here override it.",
-)
+@options.config("predict", "suite-zero-xgb")
 @options.space(help="Space (default: the only one in RESULTS).")
 @options.dataset(help="Dataset (default: the only one of the space in RESULTS).")
 @click.option(

@@ -11,13 +11,7 @@ from .app import main
 
 @main.command()
 @options.results_argument()
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    metavar="FILE|NAME",
-    help="Settings file, or a preset name from configs/search (abdelfattah2021-nb201); options given here override it.",
-)
+@options.config("search", "abdelfattah2021-nb201")
 @options.space(help="Space to search (default: the only one in RESULTS).")
 @options.dataset(
     "datasets", multiple=True, help="Dataset(s), each searched in turn (default: the only one of the space in RESULTS)."
