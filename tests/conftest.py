@@ -44,3 +44,18 @@ def _registry_restored(monkeypatch):
             PROXIES.replace(n, spec)
     plugins._loaded.clear()
     plugins._loaded.update(loaded)
+
+
+@pytest.fixture(autouse=True)
+def _process_state_unchanged():
+    """A test leaves torch's global state (what a proxy may not change either) and the SIGINT handler as it
+    found them: a later test in the same process must not depend on which tests ran before it."""
+    import signal
+
+    from zcbench.proxies.isolation import GlobalState
+
+    before, handler = GlobalState.capture(), signal.getsignal(signal.SIGINT)
+    yield
+    changed = before.changes(GlobalState.capture())
+    assert not changed, f"the test left torch's global state changed: {'; '.join(changed)}"
+    assert signal.getsignal(signal.SIGINT) is handler, "the test left another SIGINT handler installed"

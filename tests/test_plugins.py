@@ -129,6 +129,7 @@ def test_declared_version_pins_the_fingerprint(tmp_path):
 def test_a_plugin_edited_after_planning_is_refused_by_the_workers(tmp_path, monkeypatch):
     """Workers load the plugin again: code that changed since the run was validated would be scored under the
     old fingerprint, so a worker refuses it (one line) instead."""
+    from zcbench.engine.gpu import numerics_state, restore_numerics
     from zcbench.engine.worker import WorkerCore
     from zcbench.errors import PluginError
 
@@ -136,10 +137,14 @@ def test_a_plugin_edited_after_planning_is_refused_by_the_workers(tmp_path, monk
     monkeypatch.setenv(plugins.ENV, str(plugin))
     settings = RunSettings("nb201", "cifar10", ("scaled",)).validated()
     assert settings.plugins == (str(plugin.resolve()),)  # $ZCBENCH_PLUGINS travels with the run, by absolute path
-    WorkerCore(settings, "cpu")  # the same code: fine
-    write(plugin, SCALED.format(version="", scale=2.0))
-    with pytest.raises(PluginError, match="scaled changed since this run started"):
-        WorkerCore(settings, "cpu")
+    numerics = numerics_state()  # a worker core pins its process's numerics: give this one back afterwards
+    try:
+        WorkerCore(settings, "cpu")  # the same code: fine
+        write(plugin, SCALED.format(version="", scale=2.0))
+        with pytest.raises(PluginError, match="scaled changed since this run started"):
+            WorkerCore(settings, "cpu")
+    finally:
+        restore_numerics(numerics)
 
 
 # -- (c) $ZCBENCH_PLUGINS, on Ray ----------------------------------------------------------------------

@@ -206,6 +206,8 @@ def test_a_keyboard_interrupt_no_ctrl_c_can_have_caused_is_a_failure(sigint):
 
 def test_ctrl_c_still_stops(sigint):
     _interrupting()
+    # Python's own handler, as in an interactive session (a shell's background job starts with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with pytest.raises(KeyboardInterrupt):  # Python's own handler: it may be the user's Ctrl-C
         compute_scores(["interrupts", "params"], make_net, ctx())
 
