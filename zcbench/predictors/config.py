@@ -7,7 +7,6 @@ A key given as an option (or an API keyword) overrides the file. Every key is do
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
@@ -87,26 +86,13 @@ def convert(key: str, value: Any, where: str) -> Any:
 
 def read_config(path: str | None) -> dict[str, Any]:
     """A settings file or preset name (``configs/predict/NAME.yaml``): a mapping of CONFIG_KEYS."""
-    if not path:
-        return {}
-    from ..report.presets import find_preset, read_yaml
+    from ..report.presets import read_settings
 
-    p = Path(path)
-    data = read_yaml(p if p.is_file() else find_preset("predict", path))
-    for k in FREE_TEXT:
-        data.pop(k, None)
-    bad = sorted(set(data) - set(CONFIG_KEYS))
-    if bad:
-        raise UsageError(f"{path}: unknown key(s) {', '.join(bad)} (known: {', '.join(CONFIG_KEYS)})")
-    return {k: convert(k, v, str(path)) for k, v in data.items()}
+    return read_settings(path, "predict", CONFIG_KEYS, convert, FREE_TEXT)
 
 
 def resolve(config: str | None, given: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults < the config file < the settings given (None = not given). Unknown keys are an error."""
-    bad = sorted(set(given) - set(CONFIG_KEYS))
-    if bad:
-        raise UsageError(f"unknown predict setting(s) {', '.join(bad)} (known: {', '.join(CONFIG_KEYS)})")
-    cfg = defaults()
-    cfg.update(read_config(config))
-    cfg.update({k: convert(k, v, "option") for k, v in given.items() if v is not None and v != [] and v != ()})
-    return cfg
+    from ..report.presets import layer_settings
+
+    return layer_settings("predict", CONFIG_KEYS, defaults(), read_config(config), given, convert)

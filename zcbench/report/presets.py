@@ -10,9 +10,10 @@ A name ending in ``.yaml``/``.yml`` is a file path and is read as given.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -86,3 +87,39 @@ def read_yaml(source: Traversable) -> dict:
     if not isinstance(data, dict):
         raise UsageError(f"{source} is not a YAML mapping")
     return data
+
+
+def read_settings(
+    path: str | None, kind: str, keys: Mapping[str, Any], convert: Callable[[str, Any, str], Any], free_text=()
+) -> dict[str, Any]:
+    """A settings file or the name of a ``kind`` preset: a mapping of ``keys`` (others are an error, to catch
+    typos; ``free_text`` keys are documentation and dropped), each value through ``convert(key, value, where)``."""
+    if not path:
+        return {}
+    p = Path(path)
+    data = read_yaml(p if p.is_file() else find_preset(kind, path))
+    for k in free_text:
+        data.pop(k, None)
+    bad = sorted(set(data) - set(keys))
+    if bad:
+        raise UsageError(f"{path}: unknown key(s) {', '.join(bad)} (known: {', '.join(keys)})")
+    return {k: convert(k, v, str(path)) for k, v in data.items()}
+
+
+def layer_settings(
+    what: str,
+    keys: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    from_file: Mapping[str, Any],
+    given: Mapping[str, Any],
+    convert: Callable[[str, Any, str], Any],
+) -> dict[str, Any]:
+    """defaults < the settings file < ``given`` (options or API keywords; None or empty = not given); an
+    unknown ``given`` key is an error naming ``what`` (``search``, ``predict``)."""
+    bad = sorted(set(given) - set(keys))
+    if bad:
+        raise UsageError(f"unknown {what} setting(s) {', '.join(bad)} (known: {', '.join(keys)})")
+    cfg = dict(defaults)
+    cfg.update(from_file)
+    cfg.update({k: convert(k, v, "option") for k, v in given.items() if v is not None and v != [] and v != ()})
+    return cfg

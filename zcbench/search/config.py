@@ -3,7 +3,6 @@ their defaults, and how a file or preset name is read. Every key is documented i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
@@ -108,19 +107,11 @@ def defaults() -> dict[str, Any]:
 
 
 def read_config(path: str | None) -> dict[str, Any]:
-    """The YAML settings file: a mapping of CONFIG_KEYS (others are an error, to catch typos)."""
-    if not path:
-        return {}
-    from ..report.presets import find_preset, read_yaml  # the lookup the correlation presets use
+    """The YAML settings file or a preset name (configs/search/NAME.yaml): a mapping of CONFIG_KEYS (others
+    are an error, to catch typos)."""
+    from ..report.presets import read_settings  # the lookup the correlation presets use
 
-    p = Path(path)
-    data = read_yaml(p if p.is_file() else find_preset("search", path))  # a file, else configs/search/NAME.yaml
-    data.pop("description", None)
-    data.pop("source", None)
-    bad = sorted(set(data) - set(CONFIG_KEYS))
-    if bad:
-        raise UsageError(f"{path}: unknown key(s) {', '.join(bad)} (known: {', '.join(CONFIG_KEYS)})")
-    return {k: convert(k, v, str(path)) for k, v in data.items()}
+    return read_settings(path, "search", CONFIG_KEYS, convert, ("description", "source"))
 
 
 def convert(key: str, value: Any, where: str) -> Any:
@@ -140,14 +131,10 @@ def resolve_config(path: str | None, given: dict[str, Any]) -> dict[str, Any]:
     """The settings of one search: defaults < the config file ``path`` < ``given`` (options or API keywords;
     None or empty = not given), checked (:func:`check_choices`, algorithm names expanded) before any
     results are read."""
+    from ..report.presets import layer_settings
     from .algorithms import ALGORITHMS
 
-    bad = sorted(set(given) - set(CONFIG_KEYS))
-    if bad:
-        raise UsageError(f"unknown search setting(s) {', '.join(bad)} (known: {', '.join(CONFIG_KEYS)})")
-    cfg = defaults()
-    cfg.update(read_config(path))
-    cfg.update({k: convert(k, v, "option") for k, v in given.items() if v is not None and v != [] and v != ()})
+    cfg = layer_settings("search", CONFIG_KEYS, defaults(), read_config(path), given, convert)
     check_choices(cfg)
     cfg["algo"] = ALGORITHMS.select(cfg["algo"])  # unknown names fail before any file is read
     return cfg
